@@ -1,0 +1,3 @@
+from esdc_api.cli import main
+
+main()

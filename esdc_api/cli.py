@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -55,6 +56,48 @@ def bundle(output: Path, spec_path: Path | None) -> None:
     except SpecError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {output} ({len(spec_module.operations(document))} operations)", err=True)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port; 0 picks a free one.")
+@click.option(
+    "--db",
+    default=":memory:",
+    show_default=True,
+    help="SQLite file for the state. A file with a world in it is reused as it is; otherwise "
+    "the demo world is built into it.",
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the demo world and of new ids.")
+@click.option("--history", default=400, show_default=True, type=click.IntRange(0, 2_000_000), help="Finished tasks in the demo world's day of history (two log entries each).")
+@click.option("--at", "start", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]), default=None, help="Start the clock at this time (UTC unless an offset is given) instead of now.")
+@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0, 10_000), help="Clock speed: 1 real time, 60 a minute per second, 0 frozen.")
+@click.option("--throttle/--no-throttle", default=True, show_default=True, help="Apply the real rate limits (45/min per user, 30/min per anonymous IP).")
+@click.option("--cors-origin", "cors_origins", multiple=True, default=["*"], show_default=True, help="Origin a browser app may call from; repeat for more; '' turns CORS off.")
+@click.option("--validate-responses", is_flag=True, help="Check every answer against the spec (slower).")
+@click.option("--docs-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None, help="A built docs site to serve under /docs/.")
+@click.option("--spec", "spec_path", type=SpecPath(), default=None, help="The spec's root file.")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info", show_default=True)
+def serve(**options: Any) -> None:
+    """Run the reference server: the task API of a simulated deployment on 127.0.0.1:8000.
+
+    It starts with a demo world (accounts, two datacenters, a day of task history and tasks
+    still running), answers under /api/ as a real deployment does, and offers a control API
+    under /control/ to create tasks and move the clock.
+    """
+    from datetime import UTC
+
+    from mockserver.server import run
+    from mockserver.settings import Settings
+
+    start = options.pop("start")
+    if start is not None and start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    options["cors_origins"] = tuple(o for o in options["cors_origins"] if o)
+    try:
+        run(Settings(start=start, **options))
+    except SpecError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def main() -> None:

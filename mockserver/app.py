@@ -1,0 +1,183 @@
+"""Wiring: the deployment, connexion with the spec, the pipeline, CORS and the control API."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from random import Random
+from typing import Any
+
+import connexion
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware import MiddlewarePosition
+from connexion.middleware.context import ContextMiddleware
+from connexion.middleware.exceptions import ExceptionMiddleware
+from connexion.middleware.lifespan import LifespanMiddleware
+from connexion.middleware.request_validation import RequestValidationMiddleware
+from connexion.middleware.response_validation import ResponseValidationMiddleware
+from connexion.middleware.routing import RoutingMiddleware
+from connexion.middleware.server_error import ServerErrorMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from esdc_api.spec import CONTROL_SPEC_ROOT, load_spec
+from mockserver.clock import ControlledClock
+from mockserver.control import Control
+from mockserver.demo_data import populate
+from mockserver.deployment import Deployment
+from mockserver.errors import ApiError
+from mockserver.handlers import Handlers
+from mockserver.middleware import ApiPipeline
+from mockserver.responses import dumps, indent_of
+from mockserver.routing import Router
+from mockserver.settings import Settings
+from mockserver.store import Store
+from mockserver.throttle import Rate, Throttle
+from mockserver.validation import VALIDATOR_MAP
+
+API_BASE = "/api"
+CONTROL_BASE = "/control"
+log = logging.getLogger("mockserver")
+
+
+def _api_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    """Domain errors, in the real API's shape: the one place they become HTTP."""
+    assert isinstance(exc, ApiError)
+    return ConnexionResponse(
+        status_code=int(exc.status),
+        mimetype="application/json",
+        content_type="application/json",
+        body=dumps(exc.body(), indent_of(request.headers.get("accept"))),
+        headers=exc.headers(),
+    )
+
+
+def _server_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    log.error("unhandled error on %s %s", request.method, request.url, exc_info=exc)
+    return ConnexionResponse(
+        status_code=500, mimetype="text/plain", content_type="text/plain", body=b"Server Error"
+    )
+
+
+class ReferenceServer:
+    """The reference server as an ASGI application, with its deployment at hand for tests."""
+
+    def __init__(self, asgi: ASGIApp, deployment: Deployment, clock: ControlledClock, settings: Settings) -> None:
+        self.asgi = asgi
+        self.deployment = deployment
+        self.clock = clock
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.asgi(scope, receive, send)
+
+    def __repr__(self) -> str:
+        return f"ReferenceServer({self.deployment!r})"
+
+
+def build_deployment(settings: Settings) -> tuple[Deployment, ControlledClock]:
+    """The deployment the settings describe, with the demo world if the store is empty."""
+    start = settings.start or datetime.now(UTC)
+    clock = ControlledClock(start, scale=settings.scale)
+    store = Store(settings.db)
+    if not store.dcs():
+        populate(store, clock.now(), seed=settings.seed, tasks=settings.history)
+    elif settings.start is None and (built := store.get_meta("clock_at")):
+        clock = ControlledClock(max(datetime.fromisoformat(built), start), scale=settings.scale)
+    return Deployment(store, clock, rng=Random(settings.seed)), clock
+
+
+def create_app(settings: Settings | None = None, *, spec: dict[str, Any] | None = None) -> ReferenceServer:
+    """The reference server for ``settings``.
+
+    :param spec: the bundled task API spec; by default the project's (or ``settings.spec_path``).
+    """
+    settings = settings or Settings()
+    spec = spec if spec is not None else load_spec(settings.spec_path)
+    # Starlette tries routes in order: literal paths (/task/log/) must come before the
+    # templated ones that would also match them (/task/{task_id}/).
+    spec = {**spec, "paths": dict(sorted(spec["paths"].items(), key=lambda item: "{" in item[0]))}
+    deployment, clock = build_deployment(settings)
+    handlers = Handlers(deployment)
+    control = Control(deployment, clock, seed=settings.seed, history=settings.history)
+
+    middlewares: list[Any] = [
+        ServerErrorMiddleware,
+        ExceptionMiddleware,
+        SwaggerUIMiddleware,
+        RoutingMiddleware,
+        RequestValidationMiddleware,
+        *([ResponseValidationMiddleware] if settings.validate_responses else []),
+        LifespanMiddleware,
+        ContextMiddleware,
+    ]
+    app = connexion.AsyncApp(__name__, middlewares=middlewares)
+    app.add_api(
+        spec,
+        base_path=API_BASE,
+        resolver=Resolver(handlers.resolve),
+        validator_map=VALIDATOR_MAP,
+        validate_responses=settings.validate_responses,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
+    )
+    app.add_api(
+        load_spec(CONTROL_SPEC_ROOT),
+        base_path=CONTROL_BASE,
+        resolver=Resolver(control.resolve),
+        validator_map=VALIDATOR_MAP,
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
+    )
+    app.add_error_handler(ApiError, _api_error)
+    app.add_error_handler(Exception, _server_error)
+    if settings.docs_dir is not None:
+        _serve_docs(app, settings.docs_dir)
+
+    throttles = (
+        (Throttle(Rate.parse(settings.user_rate)), Throttle(Rate.parse(settings.anon_rate)))
+        if settings.throttle
+        else (None, None)
+    )
+    asgi: ASGIApp = ApiPipeline(
+        app,
+        deployment=deployment,
+        router=Router(spec, API_BASE),
+        version=str(spec["info"]["version"]),
+        user_throttle=throttles[0],
+        anon_throttle=throttles[1],
+        passthrough=(f"{API_BASE}/openapi.json", f"{API_BASE}/ui"),
+    )
+    if settings.cors_origins:
+        asgi = CORSMiddleware(
+            asgi,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["ES-API-KEY", "Authorization", "Content-Type", "Accept", "ES-STREAM"],
+            expose_headers=["es_version", "es_username", "es_dc", "es_task_response", "Retry-After"],
+            max_age=600,
+        )
+    return ReferenceServer(asgi, deployment, clock, settings)
+
+
+def _serve_docs(app: connexion.AsyncApp, docs_dir: Path) -> None:
+    from starlette.staticfiles import StaticFiles
+
+    app.add_middleware(_Mount, position=MiddlewarePosition.BEFORE_EXCEPTION, prefix="/docs", app_=StaticFiles(directory=docs_dir, html=True))
+
+
+class _Mount:
+    """Serves another ASGI app under a path prefix, ahead of connexion."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str, app_: ASGIApp) -> None:
+        self.app, self.prefix, self.mounted = app, prefix, app_
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
+            rest = path[len(self.prefix) :] or "/"
+            await self.mounted({**scope, "path": rest, "root_path": scope.get("root_path", "") + self.prefix}, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -1,0 +1,106 @@
+"""The server's clock: tasks move through their states as it runs.
+
+:class:`ControlledClock` follows the wall clock, but can be moved forward, frozen, sped up or
+slowed down; the control API and the tests drive it. It never moves backwards, so a task's
+state never goes back either (except when its result expires, as on real deployments).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware in UTC."""
+        ...
+
+
+class SystemClock:
+    """The wall clock."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+class ControlledClock:
+    """A clock that runs from ``start`` at ``scale`` times real speed, and can be moved.
+
+    :param start: the time it shows now; by default the wall clock's.
+    :param scale: how many seconds pass on this clock per real second; 0 freezes it.
+    :param monotonic: the real-time source, injectable for tests.
+    """
+
+    def __init__(
+        self,
+        start: datetime | None = None,
+        *,
+        scale: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._anchor_real = self._monotonic()
+        self._anchor_time = start if start is not None else datetime.now(UTC)
+        if self._anchor_time.tzinfo is None:
+            raise ValueError(f"the clock needs an aware datetime, got {start!r}")
+        self._scale = _check_scale(scale)
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now_locked()
+
+    def _now_locked(self) -> datetime:
+        elapsed = (self._monotonic() - self._anchor_real) * self._scale
+        return self._anchor_time + timedelta(seconds=elapsed)
+
+    def _reanchor(self, at: datetime) -> None:
+        self._anchor_real = self._monotonic()
+        self._anchor_time = at
+
+    @property
+    def scale(self) -> float:
+        return self._scale
+
+    @property
+    def frozen(self) -> bool:
+        return self._scale == 0
+
+    def advance(self, seconds: float) -> datetime:
+        """Move the clock ``seconds`` forward and return the new time."""
+        if seconds < 0:
+            raise ValueError(f"the clock only moves forward; got {seconds!r} seconds")
+        with self._lock:
+            self._reanchor(self._now_locked() + timedelta(seconds=seconds))
+            return self._anchor_time
+
+    def set_scale(self, scale: float) -> None:
+        """Run at ``scale`` times real speed from now on; 0 freezes the clock."""
+        scale = _check_scale(scale)
+        with self._lock:
+            self._reanchor(self._now_locked())
+            self._scale = scale
+
+    def freeze(self) -> None:
+        self.set_scale(0)
+
+    def __repr__(self) -> str:
+        return f"ControlledClock(now={self.now().isoformat()!r}, scale={self._scale!r})"
+
+
+def _check_scale(scale: float) -> float:
+    if not 0 <= scale <= 10_000:
+        raise ValueError(f"the clock's scale must be between 0 and 10000, got {scale!r}")
+    return float(scale)
+
+
+def fixed_clock(at: datetime) -> ControlledClock:
+    """A frozen clock showing ``at``, for tests and for the docs build."""
+    return ControlledClock(at, scale=0)

@@ -1,0 +1,113 @@
+"""Task ids: ``<creator><type><owner><group><dc>-<8>-<4>-<4>-<4>``, as Danube Cloud makes them.
+
+The prefix holds the creator's user id, the task type letter, the owner's user id (the owner of
+the object the task acts on), the task group letter and the datacenter id. The suffix is the
+first 23 characters of a UUID4. A *dummy* id, given to synchronous calls, replaces the first
+group of the suffix with the last 8 hex digits of the MD5 of the creator's id.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+import uuid
+from dataclasses import dataclass
+from random import Random
+
+SUFFIX_LENGTH = 24  # "-" + 8 + "-" + 4 + "-" + 4 + "-" + 4
+_PREFIX = re.compile(r"^([0-9]+)([a-z]+)([0-9]+)([a-z]+)([0-9]+)$")
+
+
+class TaskType(enum.StrEnum):
+    """The task type letter; the order is the one ``task_type`` numbers use."""
+
+    DUMMY = "d"
+    EXEC = "e"
+    AUTO = "a"
+    MGMT = "m"
+    INTERNAL = "i"
+    ERROR = "f"
+
+
+class TaskGroup(enum.StrEnum):
+    DC_BOUND = "d"
+    DC_UNBOUND = "u"
+
+
+_TYPES = list(TaskType)
+_GROUPS = list(TaskGroup)
+
+
+@dataclass(frozen=True)
+class TaskId:
+    """A parsed task id."""
+
+    creator: int
+    type: TaskType
+    owner: int
+    group: TaskGroup
+    dc: int
+    suffix: str  # "-xxxxxxxx-xxxx-xxxx-xxxx"
+
+    def __str__(self) -> str:
+        return f"{self.creator}{self.type}{self.owner}{self.group}{self.dc}{self.suffix}"
+
+    @property
+    def is_dummy(self) -> bool:
+        return self.suffix[1:9] == dummy_group(self.creator)
+
+    @property
+    def log_type(self) -> int:
+        """The ``task_type`` number of the task log: group index * 100 + type index."""
+        return _GROUPS.index(self.group) * 100 + _TYPES.index(self.type)
+
+
+def dummy_group(user_id: int) -> str:
+    return hashlib.md5(str(user_id).encode()).hexdigest()[-8:]
+
+
+def parse(task_id: str) -> TaskId | None:
+    """Parse ``task_id``, or return ``None`` if a real deployment would reject it.
+
+    As on real deployments the suffix groups' lengths are checked, not that they are hex.
+    """
+    parts = task_id.split("-")
+    if len(parts) != 5 or [len(p) for p in parts[1:]] != [8, 4, 4, 4]:
+        return None
+    if not all(p.isascii() and p.isalnum() for p in parts[1:]):
+        return None
+    match = _PREFIX.match(parts[0])
+    if match is None:
+        return None
+    creator, type_letter, owner, group_letter, dc = match.groups()
+    if type_letter not in TaskType._value2member_map_:
+        return None
+    if group_letter not in TaskGroup._value2member_map_:
+        return None
+    return TaskId(
+        creator=int(creator),
+        type=TaskType(type_letter),
+        owner=int(owner),
+        group=TaskGroup(group_letter),
+        dc=int(dc),
+        suffix=task_id[len(parts[0]) :],
+    )
+
+
+def new_task_id(
+    creator: int,
+    owner: int,
+    dc: int,
+    *,
+    type: TaskType = TaskType.EXEC,
+    group: TaskGroup = TaskGroup.DC_BOUND,
+    rng: Random | None = None,
+    dummy: bool = False,
+) -> TaskId:
+    """A fresh task id; with ``rng`` the id is reproducible."""
+    raw = uuid.UUID(int=rng.getrandbits(128), version=4) if rng else uuid.uuid4()
+    suffix = "-" + str(raw)[:23]
+    if dummy:
+        suffix = "-" + dummy_group(creator) + suffix[9:]
+    return TaskId(creator, type, owner, group, dc, suffix)

@@ -1,0 +1,225 @@
+"""The checks every ``/api/`` request passes before its handler, in real deployments' order.
+
+1. the ``/api/dc/{dc}/`` prefix is taken off the path and remembered;
+2. the URL is resolved: a plain-text 404 if no endpoint matches, a 301 to the slashed URL if
+   only the trailing slash is missing;
+3. content negotiation: 406 if the ``Accept`` header excludes JSON;
+4. authentication: the ``ES-API-KEY`` header, then ``Authorization: Token``; 403 for bad or
+   missing credentials;
+5. throttling: 429 with ``Retry-After``;
+6. the method: OPTIONS answers with the endpoint's description, other methods the endpoint
+   lacks get 405 with ``Allow``;
+
+then the deployment settles (finished tasks write their log entries) and connexion validates
+the request and calls the handler. Every answer from step 3 on carries the ``es_version``,
+``es_username`` and ``es_dc`` headers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.responses import RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mockserver.accounts import User
+from mockserver.deployment import Deployment
+from mockserver.errors import ApiError, AuthenticationFailed
+from mockserver.responses import json_response, not_routed
+from mockserver.routing import Endpoint, Router
+from mockserver.throttle import Throttle
+
+CALLER_KEY = "esdc.caller"
+_DC_PREFIX = re.compile(r"^(?P<base>.*?)/dc/(?P<dc>[A-Za-z0-9._-]+)(?P<rest>/.*)$")
+
+
+@dataclass
+class Caller:
+    """Who is calling and in which datacenter, as the pipeline found out."""
+
+    user: User | None
+    path_dc: str | None
+    original_path: str
+    dc_name: str
+
+
+def accepts_json(accept: str | None) -> bool:
+    """Whether an ``Accept`` header allows ``application/json`` (no header allows anything)."""
+    if accept is None or not accept.strip():
+        return True
+    for item in accept.split(","):
+        media, *params = [part.strip() for part in item.split(";")]
+        if media.lower() not in ("*/*", "application/*", "application/json"):
+            continue
+        quality = next((p[2:] for p in params if p.startswith("q=")), "1")
+        try:
+            if float(quality) > 0:
+                return True
+        except ValueError:
+            return True
+    return False
+
+
+def _token_key(header: str) -> str | None:
+    """The key of an ``Authorization: Token <key>`` header, or ``None`` for other schemes."""
+    parts = header.split()
+    if not parts or parts[0].lower() != "token":
+        return None
+    if len(parts) == 1:
+        raise AuthenticationFailed("Invalid token header. No credentials provided.")
+    if len(parts) > 2:
+        raise AuthenticationFailed("Invalid token header. Token string should not contain spaces.")
+    return parts[1]
+
+
+class ApiPipeline:
+    """ASGI middleware running the checks above for the paths under the API's base path.
+
+    :param passthrough: paths under the base path that are not the API's (the spec, the UI).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        deployment: Deployment,
+        router: Router,
+        version: str,
+        user_throttle: Throttle | None,
+        anon_throttle: Throttle | None,
+        passthrough: tuple[str, ...] = (),
+    ) -> None:
+        self.app = app
+        self.deployment = deployment
+        self.router = router
+        self.version = version
+        self.user_throttle = user_throttle
+        self.anon_throttle = anon_throttle
+        self.passthrough = passthrough
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or not self.router.owns(path)
+            or path.startswith(self.passthrough)
+        ):
+            await self.app(scope, receive, send)
+            return
+
+        original_path, path_dc = path, None
+        prefixed = _DC_PREFIX.match(path)
+        if prefixed and prefixed["base"] == self.router.base_path:
+            path_dc = prefixed["dc"]
+            path = prefixed["base"] + prefixed["rest"]
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+
+        endpoint = self.router.match(path)
+        if endpoint is None:
+            if not path.endswith("/") and self.router.match(path + "/"):
+                await self._redirect(scope, original_path + "/")(scope, receive, send)
+            else:
+                await not_routed()(scope, receive, send)
+            return
+
+        headers = Headers(scope=scope)
+        caller = Caller(None, path_dc, original_path, self._default_dc_name())
+        try:
+            response = self._checks(scope, headers, endpoint, caller)
+        except ApiError as exc:
+            response = json_response(
+                exc.status, exc.body(), accept=headers.get("accept"), headers=exc.headers()
+            )
+        if response is not None:
+            await response(scope, receive, self._with_headers(send, caller, endpoint))
+            return
+        self.deployment.settle()
+        scope = {**scope, CALLER_KEY: caller}
+        await self.app(scope, receive, self._with_headers(send, caller, endpoint))
+
+    def _checks(
+        self, scope: Scope, headers: Headers, endpoint: Endpoint, caller: Caller
+    ) -> Response | None:
+        accept = headers.get("accept")
+        if not accepts_json(accept):
+            return json_response(
+                HTTPStatus.NOT_ACCEPTABLE,
+                {"detail": "Could not satisfy the request Accept header."},
+            )
+        method = scope["method"]
+        caller.user = self._authenticate(headers)
+        if caller.user is not None:
+            caller.dc_name = self.deployment.dc_by_id(caller.user.current_dc).name
+        elif endpoint.needs_credentials(method):
+            raise AuthenticationFailed()
+        self._throttle(scope, caller.user)
+        if method == "OPTIONS":
+            return json_response(HTTPStatus.OK, endpoint.options_body(), accept=accept)
+        if method not in endpoint.methods:
+            return json_response(
+                HTTPStatus.METHOD_NOT_ALLOWED,
+                {"detail": f'Method "{method}" not allowed.'},
+                accept=accept,
+            )
+        return None
+
+    def _authenticate(self, headers: Headers) -> User | None:
+        key = headers.get("es-api-key")
+        if key is not None:
+            return self.deployment.user_by_api_key(key)
+        authorization = headers.get("authorization")
+        if authorization is not None:
+            token = _token_key(authorization)
+            if token is not None:
+                return self.deployment.user_by_token(token)
+        return None
+
+    def _throttle(self, scope: Scope, user: User | None) -> None:
+        if user is not None and self.user_throttle is not None:
+            self.user_throttle.hit(f"user:{user.id}")
+        elif user is None and self.anon_throttle is not None:
+            client = scope.get("client") or ("unknown", 0)
+            self.anon_throttle.hit(f"ip:{client[0]}")
+
+    def _default_dc_name(self) -> str:
+        return next(dc.name for dc in self.deployment.dcs.values() if dc.is_default)
+
+    @staticmethod
+    def _redirect(scope: Scope, path: str) -> Response:
+        headers = Headers(scope=scope)
+        host = headers.get("host") or "{}:{}".format(*(scope.get("server") or ("127.0.0.1", 80)))
+        query = scope.get("query_string", b"").decode("latin-1")
+        url = f"{scope.get('scheme', 'http')}://{host}{path}" + (f"?{query}" if query else "")
+        return RedirectResponse(url, status_code=HTTPStatus.MOVED_PERMANENTLY)
+
+    def _with_headers(self, send: Send, caller: Caller, endpoint: Endpoint) -> Send:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra: list[tuple[bytes, bytes]] = [
+                    (b"es_version", self.version.encode()),
+                    (b"es_username", (caller.user.username if caller.user else "").encode()),
+                    (b"es_dc", caller.dc_name.encode()),
+                    (b"allow", endpoint.allow.encode()),
+                ]
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message = {
+                    **message,
+                    "headers": [
+                        *message.get("headers", []),
+                        *(h for h in extra if h[0] not in present),
+                    ],
+                }
+            await send(message)
+
+        return send_with_headers
+
+
+def caller_of(scope: Scope) -> Caller:
+    caller: Any = scope.get(CALLER_KEY)
+    if not isinstance(caller, Caller) or caller.user is None:
+        raise AuthenticationFailed()
+    return caller

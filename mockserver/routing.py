@@ -1,0 +1,102 @@
+"""Which endpoint a URL names, decided as real deployments decide it, before anything else.
+
+Real deployments resolve the URL first: a path no endpoint matches is a plain-text 404, and a
+path that only lacks its trailing slash is redirected, whoever asks. Only then do content
+negotiation, authentication and the method check run. This router answers those first
+questions from the spec's paths; connexion routes the request again once it is let through.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+METHODS = ("get", "put", "post", "delete", "patch")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One path of the spec and what it offers."""
+
+    template: str
+    methods: tuple[str, ...]  # upper case, in spec order
+    public_methods: frozenset[str]  # methods whose operation needs no credentials
+    name: str
+    description: str
+    pattern: re.Pattern[str] = field(repr=False)
+
+    @property
+    def allow(self) -> str:
+        """The ``Allow`` header: the methods plus OPTIONS."""
+        return ", ".join([*self.methods, "OPTIONS"])
+
+    def needs_credentials(self, method: str) -> bool:
+        if method in self.methods:
+            return method not in self.public_methods
+        return not self.public_methods  # a wrong method on a public path is judged anonymously
+
+    def options_body(self) -> dict[str, Any]:
+        """What OPTIONS (``es help``) answers."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "renders": ["application/json"],
+            "parses": ["application/json"],
+        }
+
+
+def _segment_pattern(param: dict[str, Any]) -> str:
+    return param.get("x-url-pattern", "[^/]+")
+
+
+def _compile(template: str, params: dict[str, dict[str, Any]]) -> re.Pattern[str]:
+    regex = ""
+    for literal, name in re.findall(r"([^{]*)(?:\{([^}]+)\})?", template):
+        regex += re.escape(literal)
+        if name:
+            regex += f"(?P<{name}>{_segment_pattern(params.get(name, {}))})"
+    return re.compile(f"^{regex}$")
+
+
+def _view_name(operation_id: str) -> str:
+    """``taskLogStats`` → ``Task Log Stats``, the way Django REST names views."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", operation_id[0].upper() + operation_id[1:])
+
+
+class Router:
+    """The spec's paths under a base path, literal paths before templated ones."""
+
+    def __init__(self, spec: dict[str, Any], base_path: str) -> None:
+        self.base_path = base_path.rstrip("/")
+        endpoints = []
+        for template, item in spec["paths"].items():
+            ops = {m: item[m] for m in METHODS if m in item}
+            params = {p["name"]: p for p in item.get("parameters", [])}
+            for op in ops.values():
+                params.update({p["name"]: p for p in op.get("parameters", [])})
+            first = next(iter(ops.values()))
+            endpoints.append(
+                Endpoint(
+                    template=template,
+                    methods=tuple(m.upper() for m in ops),
+                    public_methods=frozenset(
+                        m.upper() for m, op in ops.items() if op.get("security") == []
+                    ),
+                    name=_view_name(first["operationId"]),
+                    description=first.get("description", "").strip(),
+                    pattern=_compile(self.base_path + template, params),
+                )
+            )
+        endpoints.sort(key=lambda e: "{" in e.template)
+        self.endpoints = endpoints
+
+    def match(self, path: str) -> Endpoint | None:
+        for endpoint in self.endpoints:
+            if endpoint.pattern.match(path):
+                return endpoint
+        return None
+
+    def owns(self, path: str) -> bool:
+        """Whether ``path`` lies under the base path (the API's namespace)."""
+        return path == self.base_path or path.startswith(self.base_path + "/")

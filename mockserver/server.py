@@ -1,0 +1,72 @@
+"""Running the reference server with uvicorn, and the banner it prints on start."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from typing import TextIO
+
+from mockserver.app import API_BASE, CONTROL_BASE, ReferenceServer, create_app
+from mockserver.settings import Settings
+
+
+def banner(server: ReferenceServer, url: str) -> str:
+    """What the server prints on start: where things are and how to log in."""
+    settings, deployment = server.settings, server.deployment
+    rows = [
+        (u.username, u.password, u.api_key or "", deployment.dc_by_id(u.current_dc).name)
+        for u in deployment.users.values()
+        if u.api_key
+    ]
+    widths = [max(len(row[i]) for row in [("user", "password", "ES-API-KEY", "dc"), *rows]) for i in range(4)]
+    line = "  ".join("{:<%d}" % w for w in widths)
+    table = "\n".join(
+        "    " + line.format(*row) for row in [("user", "password", "ES-API-KEY", "dc"), *rows]
+    )
+    store = deployment.store
+    throttle = (
+        f"{settings.user_rate} per user, {settings.anon_rate} per anonymous IP"
+        if settings.throttle
+        else "off"
+    )
+    clock = server.clock
+    clock_text = "frozen" if clock.frozen else ("real time" if clock.scale == 1 else f"x{clock.scale:g}")
+    return (
+        f"Danube Cloud task API reference server\n"
+        f"  API          {url}{API_BASE}/   (ES_API_URL={url}{API_BASE})\n"
+        f"  Swagger UI   {url}{API_BASE}/ui/\n"
+        f"  spec         {url}{API_BASE}/openapi.json\n"
+        f"  control API  {url}{CONTROL_BASE}/   (docs: {url}{CONTROL_BASE}/ui/)\n"
+        + (f"  docs         {url}/docs/\n" if settings.docs_dir else "")
+        + f"  world        {store.count_tasks()} tasks, {store.count_log()} log entries, "
+        f"clock {clock.now().isoformat(timespec='seconds')} ({clock_text}), db {settings.db}\n"
+        f"  throttle     {throttle}\n"
+        f"  CORS         {', '.join(settings.cors_origins) or 'off'}\n"
+        f"  accounts (curl -H 'ES-API-KEY: demo-alice-key' {url}{API_BASE}/task/):\n{table}\n"
+    )
+
+
+def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
+    """Build the server and serve it until interrupted."""
+    import uvicorn
+
+    started = time.perf_counter()
+    server = create_app(settings)
+    sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        raise SystemExit(
+            f"esdc-api serve: cannot listen on {settings.host}:{settings.port}: {exc.strerror}; "
+            "pick another port with --port"
+        ) from None
+    port = sock.getsockname()[1]
+    url = f"http://{settings.host}:{port}"
+    config = uvicorn.Config(
+        server, log_level=settings.log_level, access_log=settings.log_level == "debug", lifespan="off"
+    )
+    print(banner(server, url), file=out)
+    print(f"  ready in {time.perf_counter() - started:.2f} s; Ctrl-C stops it", file=out, flush=True)
+    uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,44 @@
+"""The reference server's settings: one frozen value, filled by ``esdc-api serve``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to run the reference server.
+
+    :param db: the SQLite file to keep the state in, or ``":memory:"``. An existing file with a
+        world in it is used as it is; otherwise the demo world is built.
+    :param start: the time the clock starts at (the docs build fixes it); now by default.
+    :param scale: the clock's speed, 1 for real time, 0 frozen.
+    :param seed: the seed of the demo world and of new ids.
+    :param history: how many finished tasks the demo world's day of history holds.
+    :param throttle: apply the real rates (45 requests a minute per user, 30 per anonymous IP).
+    :param cors_origins: origins a browser app may call from; ``()`` turns CORS off.
+    :param validate_responses: check every answer against the spec (slower; for development).
+    :param docs_dir: a built docs site to serve under ``/docs/``.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db: str = ":memory:"
+    start: datetime | None = None
+    scale: float = 1.0
+    seed: int = 0
+    history: int = 400
+    throttle: bool = True
+    user_rate: str = "45/min"
+    anon_rate: str = "30/min"
+    cors_origins: tuple[str, ...] = ("*",)
+    validate_responses: bool = False
+    docs_dir: Path | None = None
+    spec_path: Path | None = None
+    log_level: str = "info"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"

@@ -1,0 +1,436 @@
+"""Where the reference server keeps its state: one SQLite database.
+
+Datacenters, users, login tokens, tasks and the task log. Times are stored as integer
+microseconds since the epoch, so they come back exactly as they went in. Every query the API
+path runs is backed by an index; ``bench/`` measures them up to a million log entries.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from mockserver.accounts import Dc, Token, User
+from mockserver.lifecycle import Outcome, Task, TaskObject
+from mockserver.tasklog import (
+    AUTO_TASK_TYPES,
+    PAGE_SIZE,
+    LogEntry,
+    LogFilter,
+    LogStatus,
+    Order,
+    Visibility,
+)
+
+_NEVER = 2**62  # the end of a task that runs until it is cancelled
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dc (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, is_default INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS user (
+    id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password TEXT NOT NULL,
+    api_key TEXT UNIQUE, current_dc INTEGER NOT NULL, dcs TEXT NOT NULL, admin_dcs TEXT NOT NULL,
+    is_staff INTEGER NOT NULL, api_access INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS token (
+    key TEXT PRIMARY KEY, user_id INTEGER NOT NULL UNIQUE, created_us INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS task (
+    id TEXT PRIMARY KEY, dc_id INTEGER NOT NULL, owner_id INTEGER NOT NULL,
+    object TEXT NOT NULL, view TEXT NOT NULL, method TEXT NOT NULL, msg TEXT NOT NULL,
+    params TEXT NOT NULL, username TEXT NOT NULL,
+    created_us INTEGER NOT NULL, started_us INTEGER NOT NULL, ends_us INTEGER,
+    outcome TEXT NOT NULL, result TEXT NOT NULL, detail TEXT NOT NULL,
+    revoked_us INTEGER, revoke_result TEXT NOT NULL, revoke_detail TEXT NOT NULL,
+    end_us INTEGER NOT NULL,           -- when it ends or ended, revoked or not; _NEVER if never
+    final_logged INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS task_running ON task (dc_id, end_us, created_us);
+CREATE INDEX IF NOT EXISTS task_unsettled ON task (final_logged, end_us);
+CREATE TABLE IF NOT EXISTS log (
+    id INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, dc_id INTEGER NOT NULL,
+    task TEXT NOT NULL, task_type INTEGER NOT NULL, status TEXT NOT NULL,
+    user_id INTEGER NOT NULL, username TEXT NOT NULL, owner_id INTEGER NOT NULL,
+    object_type TEXT NOT NULL, object_pk TEXT NOT NULL, object_name TEXT NOT NULL,
+    object_alias TEXT NOT NULL, msg TEXT NOT NULL, detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_dc_time ON log (dc_id, time_us);
+CREATE INDEX IF NOT EXISTS log_dc_owner_time ON log (dc_id, owner_id, time_us);
+CREATE INDEX IF NOT EXISTS log_dc_status_time ON log (dc_id, status, time_us);
+CREATE INDEX IF NOT EXISTS log_type_time ON log (task_type, time_us);
+CREATE INDEX IF NOT EXISTS log_task ON log (task);
+"""
+
+
+def to_us(moment: datetime) -> int:
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Store:
+    """The state of one simulated deployment in a SQLite database.
+
+    :param path: a database file, or ``":memory:"``.
+    """
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self.path = str(path)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL" if self.path != ":memory:" else "PRAGMA journal_mode=MEMORY")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._db.executescript(SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"Store({self.path!r})"
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes: all of them land, or none. Nested uses join the outer one."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._db.execute("BEGIN")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def _all(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).fetchall()
+
+    def _run(self, sql: str, params: Iterable[Any] = ()) -> None:
+        with self._lock:
+            self._db.execute(sql, tuple(params))
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self.transaction():
+            for table in ("meta", "dc", "user", "token", "task", "log"):
+                self._db.execute(f"DELETE FROM {table}")
+
+    # -- meta -----------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._all("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._run("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- datacenters and users ------------------------------------------------------------
+
+    def add_dc(self, dc: Dc) -> None:
+        self._run("INSERT INTO dc VALUES (?, ?, ?)", (dc.id, dc.name, int(dc.is_default)))
+
+    def dcs(self) -> list[Dc]:
+        rows = self._all("SELECT id, name, is_default FROM dc ORDER BY id")
+        return [Dc(id, name, bool(is_default)) for id, name, is_default in rows]
+
+    def add_user(self, user: User) -> None:
+        self._run(
+            "INSERT INTO user VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                user.id,
+                user.username,
+                user.password,
+                user.api_key,
+                user.current_dc,
+                json.dumps(sorted(user.dcs)),
+                json.dumps(sorted(user.admin_dcs)),
+                int(user.is_staff),
+                int(user.api_access),
+            ),
+        )
+
+    def users(self) -> list[User]:
+        rows = self._all("SELECT * FROM user ORDER BY id")
+        return [
+            User(
+                id=row[0],
+                username=row[1],
+                password=row[2],
+                api_key=row[3],
+                current_dc=row[4],
+                dcs=frozenset(json.loads(row[5])),
+                admin_dcs=frozenset(json.loads(row[6])),
+                is_staff=bool(row[7]),
+                api_access=bool(row[8]),
+            )
+            for row in rows
+        ]
+
+    # -- tokens ---------------------------------------------------------------------------
+
+    def save_token(self, token: Token) -> None:
+        """Store ``token`` as its user's only token (a new login replaces the old one)."""
+        with self.transaction():
+            self._db.execute("DELETE FROM token WHERE user_id = ?", (token.user_id,))
+            self._db.execute(
+                "INSERT INTO token VALUES (?, ?, ?)",
+                (token.key, token.user_id, to_us(token.created_at)),
+            )
+
+    def token(self, key: str) -> Token | None:
+        rows = self._all("SELECT key, user_id, created_us FROM token WHERE key = ?", (key,))
+        return Token(rows[0][0], rows[0][1], from_us(rows[0][2])) if rows else None
+
+    def delete_token(self, key: str) -> None:
+        self._run("DELETE FROM token WHERE key = ?", (key,))
+
+    # -- tasks ----------------------------------------------------------------------------
+
+    def add_task(self, task: Task, *, final_logged: bool = False) -> None:
+        self.add_tasks([task], final_logged=final_logged)
+
+    def add_tasks(self, tasks: Iterable[Task], *, final_logged: bool = False) -> None:
+        rows = [self._task_row(task, final_logged) for task in tasks]
+        with self.transaction():
+            self._db.executemany(
+                "INSERT INTO task VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    @staticmethod
+    def _task_row(task: Task, final_logged: bool) -> tuple[Any, ...]:
+        tid = task.tid
+        ended = task.ended_at
+        return (
+            task.id,
+            tid.dc,
+            tid.owner,
+            json.dumps([task.object.type, task.object.pk, task.object.name, task.object.alias]),
+            task.view,
+            task.method,
+            task.msg,
+            json.dumps(task.params),
+            task.username,
+            to_us(task.created_at),
+            to_us(task.started_at),
+            None if task.ends_at is None else to_us(task.ends_at),
+            task.outcome.value,
+            json.dumps(task.result),
+            task.detail,
+            None if task.revoked_at is None else to_us(task.revoked_at),
+            task.revoke_result,
+            task.revoke_detail,
+            _NEVER if ended is None else to_us(ended),
+            int(final_logged),
+        )
+
+    _TASK_COLUMNS = (
+        "id, object, view, method, msg, params, username, created_us, started_us, ends_us, "
+        "outcome, result, detail, revoked_us, revoke_result, revoke_detail"
+    )
+
+    @staticmethod
+    def _task(row: tuple[Any, ...]) -> Task:
+        object_type, pk, name, alias = json.loads(row[1])
+        return Task(
+            id=row[0],
+            object=TaskObject(object_type, pk, name, alias),
+            view=row[2],
+            method=row[3],
+            msg=row[4],
+            params=json.loads(row[5]),
+            username=row[6],
+            created_at=from_us(row[7]),
+            started_at=from_us(row[8]),
+            ends_at=None if row[9] is None else from_us(row[9]),
+            outcome=Outcome(row[10]),
+            result=json.loads(row[11]),
+            detail=row[12],
+            revoked_at=None if row[13] is None else from_us(row[13]),
+            revoke_result=row[14],
+            revoke_detail=row[15],
+        )
+
+    def get_task(self, task_id: str) -> Task | None:
+        rows = self._all(f"SELECT {self._TASK_COLUMNS} FROM task WHERE id = ?", (task_id,))
+        return self._task(rows[0]) if rows else None
+
+    def revoke_task(self, task_id: str, at: datetime, result: str, detail: str) -> None:
+        at_us = to_us(at)
+        self._run(
+            "UPDATE task SET revoked_us = ?, revoke_result = ?, revoke_detail = ?, end_us = ? "
+            "WHERE id = ?",
+            (at_us, result, detail, at_us, task_id),
+        )
+
+    def running_task_ids(self, now: datetime, dc_id: int, owner_id: int | None) -> list[str]:
+        """Ids of the tasks of ``dc_id`` running at ``now``, of one owner's objects or all."""
+        sql = "SELECT id FROM task WHERE dc_id = ? AND end_us > ? AND created_us <= ?"
+        params: list[Any] = [dc_id, to_us(now), to_us(now)]
+        if owner_id is not None:
+            sql += " AND owner_id = ?"
+            params.append(owner_id)
+        return [row[0] for row in self._all(sql + " ORDER BY created_us", params)]
+
+    def unsettled_tasks(self, now: datetime) -> list[Task]:
+        """Tasks that have ended by ``now`` but whose final log entry is not written yet."""
+        rows = self._all(
+            f"SELECT {self._TASK_COLUMNS} FROM task "
+            "WHERE final_logged = 0 AND end_us <= ? ORDER BY end_us",
+            (to_us(now),),
+        )
+        return [self._task(row) for row in rows]
+
+    def mark_settled(self, task_ids: Iterable[str]) -> None:
+        with self._lock:
+            self._db.executemany(
+                "UPDATE task SET final_logged = 1 WHERE id = ?", [(i,) for i in task_ids]
+            )
+
+    def count_tasks(self) -> int:
+        return int(self._all("SELECT COUNT(*) FROM task")[0][0])
+
+    # -- the task log ---------------------------------------------------------------------
+
+    def add_log_entries(self, entries: Iterable[LogEntry]) -> None:
+        rows = [
+            (
+                to_us(e.time),
+                e.dc_id,
+                e.task,
+                e.task_type,
+                e.status.value,
+                e.user_id,
+                e.username,
+                e.owner_id,
+                e.object_type,
+                e.object_pk,
+                e.object_name,
+                e.object_alias,
+                e.msg,
+                e.detail,
+            )
+            for e in entries
+        ]
+        with self._lock:
+            self._db.executemany(
+                "INSERT INTO log (time_us, dc_id, task, task_type, status, user_id, username, "
+                "owner_id, object_type, object_pk, object_name, object_alias, msg, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    _LOG_COLUMNS = (
+        "time_us, task, task_type, status, dc_id, user_id, username, owner_id, object_type, "
+        "object_pk, object_name, object_alias, msg, detail"
+    )
+
+    @staticmethod
+    def _entry(row: tuple[Any, ...]) -> LogEntry:
+        return LogEntry(from_us(row[0]), row[1], row[2], LogStatus(row[3]), *row[4:])
+
+    @staticmethod
+    def _visible(vis: Visibility) -> tuple[str, list[Any]]:
+        if vis.unbound_everywhere:
+            where, params = "(dc_id = ? OR task_type >= 100)", [vis.dc_id]
+        else:
+            where, params = "dc_id = ?", [vis.dc_id]
+        if vis.owner_id is not None:
+            where += " AND owner_id = ?"
+            params.append(vis.owner_id)
+        return where, params
+
+    def log_last(self, vis: Visibility, size: int) -> list[LogEntry]:
+        where, params = self._visible(vis)
+        rows = self._all(
+            f"SELECT {self._LOG_COLUMNS} FROM log WHERE {where} "
+            "ORDER BY time_us DESC, id DESC LIMIT ?",
+            [*params, size],
+        )
+        return [self._entry(row) for row in rows]
+
+    def _filtered(
+        self, vis: Visibility, flt: LogFilter, now: datetime
+    ) -> tuple[str, list[Any]]:
+        where, params = self._visible(vis)
+        clauses = [where]
+        if flt.status is not None:
+            clauses.append("status = ?")
+            params.append(flt.status.value)
+        if flt.object_type is not None:
+            clauses.append("object_type = ?")
+            params.append(flt.object_type)
+        if flt.object_name:
+            clauses.append("object_name LIKE ? ESCAPE '\\'")
+            escaped = flt.object_name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params.append(f"%{escaped}%")
+        if flt.hide_auto:
+            clauses.append(f"task_type NOT IN {AUTO_TASK_TYPES}")
+        if flt.date_from is not None:
+            clauses.append("time_us >= ?")
+            params.append(to_us(flt.time_from()))  # type: ignore[arg-type]
+        if flt.date_to is not None:
+            clauses.append("time_us <= ?")
+            params.append(to_us(flt.time_to()))  # type: ignore[arg-type]
+        if flt.show_running:
+            running = "SELECT id FROM task WHERE dc_id = ? AND end_us > ? AND created_us <= ?"
+            params += [vis.dc_id, to_us(now), to_us(now)]
+            if vis.owner_id is not None:
+                running += " AND owner_id = ?"
+                params.append(vis.owner_id)
+            clauses.append(f"task IN ({running})")
+        return " AND ".join(clauses), params
+
+    def log_count(self, vis: Visibility, flt: LogFilter, now: datetime) -> int:
+        where, params = self._filtered(vis, flt, now)
+        return int(self._all(f"SELECT COUNT(*) FROM log WHERE {where}", params)[0][0])
+
+    def log_page(
+        self, vis: Visibility, flt: LogFilter, now: datetime, number: int, order: Order
+    ) -> list[LogEntry]:
+        where, params = self._filtered(vis, flt, now)
+        direction = "DESC" if order is Order.NEWEST_FIRST else "ASC"
+        rows = self._all(
+            f"SELECT {self._LOG_COLUMNS} FROM log WHERE {where} "
+            f"ORDER BY time_us {direction}, id {direction} LIMIT ? OFFSET ?",
+            [*params, PAGE_SIZE, (number - 1) * PAGE_SIZE],
+        )
+        return [self._entry(row) for row in rows]
+
+    def log_counts_since(self, vis: Visibility, since: datetime) -> dict[LogStatus, int]:
+        where, params = self._visible(vis)
+        rows = self._all(
+            f"SELECT status, COUNT(*) FROM log WHERE {where} AND time_us >= ? GROUP BY status",
+            [*params, to_us(since)],
+        )
+        counts = dict.fromkeys(LogStatus, 0)
+        counts.update({LogStatus(status): n for status, n in rows})
+        return counts
+
+    def count_log(self) -> int:
+        return int(self._all("SELECT COUNT(*) FROM log")[0][0])

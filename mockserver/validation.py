@@ -191,7 +191,7 @@ class EsdcJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
 
     def _validate(self, body: Any) -> Any:
         if body is None:
-            return None
+            return self._validate({}) if self._required else None
         if not isinstance(body, dict):
             kind = {list: "list", str: "str", int: "int", float: "float", bool: "bool"}
             name = kind.get(type(body), type(body).__name__)

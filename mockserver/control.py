@@ -26,7 +26,7 @@ class Control:
 
     def __init__(self, deployment: Deployment, clock: ControlledClock, *, seed: int, history: int) -> None:
         self.deployment = deployment
-        self.clock = clock
+        self.world_clock = clock
         self.seed = seed
         self.history = history
 
@@ -38,7 +38,7 @@ class Control:
         return json_response(status, body, accept=request.headers.get("accept"))
 
     def _clock(self) -> dict[str, Any]:
-        return {"now": self.clock.now().isoformat(), "scale": self.clock.scale, "frozen": self.clock.frozen}
+        return {"now": self.world_clock.now().isoformat(), "scale": self.world_clock.scale, "frozen": self.world_clock.frozen}
 
     def _accounts(self) -> list[dict[str, Any]]:
         return [
@@ -56,7 +56,7 @@ class Control:
 
     def _overview(self) -> dict[str, Any]:
         self.deployment.settle()
-        store, now = self.deployment.store, self.clock.now()
+        store, now = self.deployment.store, self.world_clock.now()
         running = sum(len(store.running_task_ids(now, dc, None)) for dc in self.deployment.dcs)
         return {
             "clock": self._clock(),
@@ -77,7 +77,7 @@ class Control:
         body = body or {}
         store = self.deployment.store
         store.clear()
-        populate(store, self.clock.now(), seed=body.get("seed", self.seed), tasks=body.get("history", self.history))
+        populate(store, self.world_clock.now(), seed=body.get("seed", self.seed), tasks=body.get("history", self.history))
         self.deployment.reload_accounts()
         return self._json(HTTPStatus.OK, self._overview())
 
@@ -85,16 +85,16 @@ class Control:
         return self._json(HTTPStatus.OK, self._clock())
 
     async def advanceClock(self, body: dict[str, Any]) -> Response:
-        self.clock.advance(body["seconds"])
+        self.world_clock.advance(body["seconds"])
         self.deployment.settle()
         return self._json(HTTPStatus.OK, self._clock())
 
     async def freezeClock(self) -> Response:
-        self.clock.freeze()
+        self.world_clock.freeze()
         return self._json(HTTPStatus.OK, self._clock())
 
     async def runClock(self, body: Any = None) -> Response:
-        self.clock.set_scale((body or {}).get("scale", 1))
+        self.world_clock.set_scale((body or {}).get("scale", 1))
         return self._json(HTTPStatus.OK, self._clock())
 
     async def createTask(self, body: dict[str, Any]) -> Response:
@@ -142,7 +142,7 @@ class Control:
         )
 
     def _task(self, task: Task) -> dict[str, Any]:
-        now = self.clock.now()
+        now = self.world_clock.now()
         return {
             "task_id": task.id,
             "state": str(task.state(now)),

@@ -8,6 +8,8 @@ problem+json, with the messages and status codes real deployments use:
   ``page`` 404, ``order_by`` and ``last`` 412);
 - any other invalid parameter is reported with every other one as ``{"name": ["message"]}``
   (400), in Django's wording;
+- a parameter with ``x-only-with`` is ignored, and so not checked, unless the parameter it
+  names is given (the task log's filters need ``page``);
 - path parameters are checked first, then field errors, then the ``x-invalid`` ones from the
   highest status down (real deployments check permissions, then the filter form, then
   ``order_by``, then the page).
@@ -134,6 +136,8 @@ class EsdcParameterValidator(ParameterValidator):  # type: ignore[misc]
             raw = path_params.get(name) if location == "path" else query.get(name)
             if raw is None or (raw == "" and param.get("allowEmptyValue")):
                 continue
+            if param.get("x-only-with") and not query.get(param["x-only-with"]):
+                continue  # ignored without its mode's parameter (the task log's page), so not checked
             try:
                 value = convert(raw, param["schema"])
                 check(value, param["schema"])

@@ -139,6 +139,8 @@ class ApiPipeline:
             return
         self.deployment.settle()
         scope = {**scope, CALLER_KEY: caller}
+        if scope["method"] == "GET":
+            scope["headers"] = _without_body_headers(scope["headers"])
         await self.app(scope, receive, self._with_headers(send, caller, endpoint))
 
     def _checks(
@@ -216,6 +218,13 @@ class ApiPipeline:
             await send(message)
 
         return send_with_headers
+
+
+def _without_body_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """A GET's headers minus those describing a body: real deployments read a GET's data from
+    the query string only, so ``Content-Type: multipart/form-data`` must not make connexion
+    parse (and refuse) a body."""
+    return [(name, value) for name, value in headers if name.lower() not in (b"content-type", b"content-length")]
 
 
 def caller_of(scope: Scope) -> Caller:

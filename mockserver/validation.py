@@ -28,7 +28,8 @@ from typing import Any
 
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from connexion.datastructures import MediaTypeDict
-from jsonschema import Draft4Validator, FormatChecker, ValidationError
+from jsonschema import FormatChecker, ValidationError
+from openapi_schema_validator import OAS30Validator
 from starlette.datastructures import Headers
 from starlette.requests import Request as StarletteRequest
 from starlette.types import Receive, Scope
@@ -113,7 +114,7 @@ def convert(raw: str, schema: dict[str, Any]) -> Any:
 
 def check(value: Any, schema: dict[str, Any]) -> None:
     """Validate a converted value against its schema, or raise :class:`Invalid`."""
-    error = next(iter(Draft4Validator(schema, format_checker=_FORMATS).iter_errors(value)), None)
+    error = next(iter(OAS30Validator(schema, format_checker=_FORMATS).iter_errors(value)), None)
     if error is not None:
         raise Invalid(_message(error, value))
 
@@ -203,7 +204,7 @@ class EsdcJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
                 {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {name}."]}
             )
         errors: dict[str, list[str]] = {}
-        for error in Draft4Validator(self._schema, format_checker=_FORMATS).iter_errors(body):
+        for error in OAS30Validator(self._schema, format_checker=_FORMATS).iter_errors(body):
             if error.validator == "required":
                 for name in error.validator_value:
                     if name not in body:

@@ -194,11 +194,16 @@ class Deployment:
         if new.task_id is not None:
             task_id = new.task_id
         else:
-            task_id = str(
-                new_task_id(
-                    new.creator.id, new.owner_id, new.dc_id, type=new.type, group=new.group, rng=self.rng
+            # The ids come from the same seed as the demo world's (and a reused database holds
+            # the ids of earlier runs), so a fresh id can be a taken one: draw again.
+            while True:
+                task_id = str(
+                    new_task_id(
+                        new.creator.id, new.owner_id, new.dc_id, type=new.type, group=new.group, rng=self.rng
+                    )
                 )
-            )
+                if self.store.get_task(task_id) is None:
+                    break
         started = now + timedelta(seconds=new.queued)
         task = Task(
             id=task_id,

@@ -161,7 +161,10 @@ class Deployment:
     def login(self, username: str, password: str) -> Token:
         """Open a session: a new token, which replaces the user's previous one."""
         user = self._by_name.get(username)
-        if user is None or not secrets.compare_digest(user.password, password):
+        # compare_digest refuses str with non-ASCII characters: compare the UTF-8 bytes
+        # (surrogatepass: JSON may carry a lone surrogate, which is just a wrong password)
+        given = password.encode("utf-8", "surrogatepass")
+        if user is None or not secrets.compare_digest(user.password.encode("utf-8"), given):
             raise LoginFailed()
         self._with_api_access(user)
         token = Token("%040x" % self.rng.getrandbits(160), user.id, self.now())

@@ -1,0 +1,135 @@
+"""Task states as the run observed them, and the rule that they never go backwards.
+
+Every answer of ``/status/``, ``/state/``, ``/done/`` and ``/cancel/`` that carries a task's
+state is an observation, whoever sent it (a named check or schemathesis). A task moves from
+``PENDING`` to ``STARTED`` to one final state and stays there, except that its result expires
+:data:`~contract_tests.facts.RESULT_EXPIRES_SECONDS` after it ended, when it reads ``PENDING``
+again. :func:`backward_steps` finds the observations that break the rule.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from contract_tests.facts import FINAL_STATES, RESULT_EXPIRES_SECONDS
+
+_RANK = {"PENDING": 0, "STARTED": 1}
+_sequence = itertools.count()
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one answer said about a task.
+
+    :param states: the states the answer allows; ``/done/`` answering 201 allows PENDING and
+        STARTED.
+    :param elapsed: real seconds since the run started, when the answer came.
+    :param server_time: the deployment's time of the answer, if known.
+    :param evidence: the request and answer, for the report.
+    """
+
+    task_id: str
+    states: frozenset[str]
+    elapsed: float
+    server_time: datetime | None
+    evidence: str
+    order: int = 0
+
+    @classmethod
+    def of(
+        cls,
+        task_id: str,
+        states: Iterable[str],
+        *,
+        elapsed: float,
+        server_time: datetime | None,
+        evidence: str,
+    ) -> Observation:
+        return cls(task_id, frozenset(states), elapsed, server_time, evidence, next(_sequence))
+
+    @property
+    def is_final(self) -> bool:
+        return bool(self.states) and self.states <= FINAL_STATES
+
+    @property
+    def lowest(self) -> int:
+        """0 pending, 1 started, 2 final: the earliest state the answer allows."""
+        return min(_RANK.get(state, 2) for state in self.states)
+
+    @property
+    def highest(self) -> int:
+        """The latest state the answer allows, ranked as :attr:`lowest`."""
+        return max(_RANK.get(state, 2) for state in self.states)
+
+    def label(self) -> str:
+        return "/".join(sorted(self.states))
+
+
+@dataclass(frozen=True)
+class BackwardStep:
+    """Two observations of one task, the later one in an earlier state."""
+
+    before: Observation
+    after: Observation
+
+    def describe(self) -> str:
+        return (
+            f"task {self.after.task_id} read {self.before.label()} and later "
+            f"{self.after.label()}:\n    first:  {self.before.evidence}\n"
+            f"    then:   {self.after.evidence}"
+        )
+
+
+EndLookup = Callable[[str], datetime | None]
+
+
+def _could_have_expired(before: Observation, after: Observation, end_of: EndLookup) -> bool:
+    """Whether ``after`` may be the PENDING of a result that expired, not a step back."""
+    if not after.states <= {"PENDING", "STARTED"} or "PENDING" not in after.states:
+        return False
+    expiry = timedelta(seconds=RESULT_EXPIRES_SECONDS)
+    if before.is_final:
+        ended = end_of(before.task_id)
+        if ended is None or after.server_time is None:
+            return True  # nothing tells when it ended: give the deployment the benefit of it
+        return after.server_time >= ended + expiry - timedelta(seconds=2)
+    # It was still running at `before`, so it cannot have expired sooner than an hour later.
+    if before.server_time is not None and after.server_time is not None:
+        return after.server_time - before.server_time >= expiry
+    return after.elapsed - before.elapsed >= RESULT_EXPIRES_SECONDS
+
+
+def backward_steps(
+    observations: Iterable[Observation], end_of: EndLookup = lambda _task: None
+) -> list[BackwardStep]:
+    """The observations of a task that show it in an earlier state than before.
+
+    :param end_of: when a task ended, if known (from the control API or the task log); it
+        decides whether a final task reading PENDING again had expired.
+    """
+    by_task: defaultdict[str, list[Observation]] = defaultdict(list)
+    for observation in sorted(observations, key=lambda o: o.order):
+        by_task[observation.task_id].append(observation)
+    steps = []
+    for history in by_task.values():
+        reached: Observation | None = None  # the most advanced state the task surely reached
+        for observation in history:
+            if reached is None:
+                reached = observation
+            elif reached.is_final and observation.is_final:
+                if observation.states != reached.states:
+                    steps.append(BackwardStep(reached, observation))
+            elif observation.highest < reached.lowest or (
+                reached.is_final and not observation.is_final
+            ):
+                if _could_have_expired(reached, observation, end_of):
+                    reached = observation  # the task is unknown again: a new life
+                else:
+                    steps.append(BackwardStep(reached, observation))
+            elif observation.lowest > reached.lowest:
+                reached = observation
+    return steps

@@ -1,0 +1,74 @@
+"""Schemathesis on every operation: examples, coverage, fuzzing and stateful phases, with the
+checks and allowances of :mod:`contract_tests.schema`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis.database import InMemoryExampleDatabase
+
+from contract_tests.plugin import current
+from contract_tests.schema import guard
+
+run = current()
+user_schema = run.schemathesis("user")
+admin_schema = run.schemathesis("admin")
+assert user_schema is not None  # the run always has a user's key
+
+
+@user_schema.parametrize()
+def test_operation_conforms_to_the_spec(case: schemathesis.Case[Any]) -> None:
+    run.exercise(case)
+
+
+if admin_schema is not None:
+
+    @admin_schema.parametrize()
+    def test_admin_operation_conforms_to_the_spec(case: schemathesis.Case[Any]) -> None:
+        run.exercise(case)
+
+
+class _Scenarios(user_schema.as_state_machine()):  # type: ignore[misc]
+    """Sequences of calls that follow the spec's links (a listed task's status, ...)."""
+
+    def get_call_kwargs(self, case: schemathesis.Case[Any]) -> dict[str, object]:
+        return run.call_kwargs()
+
+    def before_call(self, case: schemathesis.Case[Any]) -> None:
+        guard(case, None if run.may_write_freely else run.settings.allow_cancel)
+        if run.budget.exhausted:
+            pytest.skip(
+                f"the time budget of {run.settings.budget:g} s ran out before the stateful phase"
+            )
+
+
+class TestStatefulScenarios(_Scenarios.TestCase):  # type: ignore[name-defined,misc]
+    settings = hypothesis.settings(
+        max_examples=run.settings.profile_values.stateful_examples,
+        stateful_step_count=run.settings.profile_values.stateful_steps,
+        database=InMemoryExampleDatabase(),
+        deadline=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+    )
+
+
+def test_authenticated_requests_succeed() -> None:
+    """A run whose every request was refused tested nothing: some must have succeeded."""
+    answers = run.ledger.answers
+    if not answers:
+        pytest.skip("schemathesis sent nothing (deselected, or out of time)")
+    required = ["GET /task/", "GET /task/log/"]
+    if admin_schema is not None:
+        required.append("GET /task/log/stats/")
+    refused = {
+        label: dict(answers[label])
+        for label in required
+        if not any(200 <= s < 300 for s in answers[label])
+    }
+    assert not refused, (
+        "no request to these operations succeeded, so the suite tested only refusals; check the "
+        f"API keys and the URL (answers by status: {refused})"
+    )

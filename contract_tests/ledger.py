@@ -46,7 +46,9 @@ class Ledger:
     requests: Counter[str] = field(default_factory=Counter)
     answers: defaultdict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     excused: dict[str, Excused] = field(default_factory=dict)
+    #: the schemathesis checks that failed, by the test (node id) that ran them
     failed_checks: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    current_test: str | None = None
     observations: list[Observation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

@@ -103,7 +103,7 @@ class Pacer:
     def _wait(self, seconds: float, what: str) -> None:
         if seconds <= 0:
             return
-        self.budget.check(what, needs=seconds)
+        self.budget.check(f"{what} (after {seconds:.0f} s waiting for the throttle)", needs=seconds)
         self.waited += seconds
         self._sleep(seconds)
 

@@ -17,7 +17,7 @@ import pytest
 
 from contract_tests import settings as options
 from contract_tests.client import Client
-from contract_tests.errors import ContractViolation, TargetError
+from contract_tests.errors import BudgetExhausted, ContractViolation, TargetError
 from contract_tests.run import Run
 from contract_tests.target import ReferenceControl
 
@@ -110,6 +110,54 @@ def _schemathesis_failures(group: BaseExceptionGroup[Any]) -> tuple[str, list[st
         lines.append(f"{title}: {detail}" if detail else str(title))
     replays = re.findall(r"^\s*(curl .+)$", str(group), re.MULTILINE)
     return "\n".join(dict.fromkeys(lines)), list(dict.fromkeys(replays))
+
+
+def _is_schemathesis(item: pytest.Item) -> bool:
+    return item.nodeid.split("::")[0].endswith("test_schema.py")
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """The named checks first, as they are cheap and pointed; then schemathesis, which takes
+    what is left of a time budget; the state history last, as it judges every answer before."""
+
+    def rank(item: pytest.Item) -> int:
+        if item.name == "test_task_state_never_goes_backwards":
+            return 2
+        return 1 if _is_schemathesis(item) else 0
+
+    items.sort(key=rank)
+    if _RUN is not None:
+        _RUN.schemathesis_tests_left = sum(1 for item in items if _is_schemathesis(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    """Skip what the time budget has no room for, and what ran out of it while setting up."""
+    if _RUN is not None and _RUN.budget.exhausted:
+        pytest.skip(f"the time budget of {_RUN.settings.budget:g} s ran out before this check")
+    try:
+        return (yield)
+    except BudgetExhausted as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """File schemathesis's failures under the running test; a check that runs out of time is
+    skipped, not failed."""
+    if _RUN is None:
+        return (yield)
+    _RUN.ledger.current_test = item.nodeid
+    if _is_schemathesis(item):
+        _RUN.start_share()
+    try:
+        return (yield)
+    except BudgetExhausted as exc:
+        pytest.skip(str(exc))
+    finally:
+        _RUN.ledger.current_test = None
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

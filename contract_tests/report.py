@@ -37,11 +37,6 @@ class Outcome:
         return self.name.removeprefix("test_").split("[")[0]
 
 
-def _operation_of(name: str) -> str | None:
-    match = re.search(r"\[([A-Z]+ [^\]]+)\]", name)
-    return match.group(1) if match else None
-
-
 class Report:
     """Collects pytest's reports of the contract tests and renders the summary."""
 
@@ -67,9 +62,7 @@ class Report:
         if outcome in ("failed", "error"):
             entry.message = message or _first_lines(text)
             entry.replays = replays or list(dict.fromkeys(_CURL.findall(text)))[:3]
-            operation = _operation_of(name)
-            if operation is not None:
-                entry.checks = sorted(self.run.ledger.failed_checks.get(operation, ()))
+            entry.checks = sorted(self.run.ledger.failed_checks.get(report.nodeid, ()))
         elif outcome == "skipped":
             entry.message = text
         self.outcomes[report.nodeid] = entry

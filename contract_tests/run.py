@@ -3,6 +3,8 @@ schemas built for it."""
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +64,10 @@ class Run:
     ledger: Ledger
     keys: dict[str, str | None]
     control: ReferenceControl | None = None
+    #: schemathesis tests not run yet; each gets an equal share of the budget left
+    schemathesis_tests_left: int = 0
+    _share_ends: float | None = field(default=None, repr=False)
+    _share_requests: int = field(default=0, repr=False)
     _schemas: dict[str, Any] = field(default_factory=dict, repr=False)
     _session: Any = field(default=None, repr=False)
 
@@ -127,25 +133,35 @@ class Run:
 
     # -- schemathesis ---------------------------------------------------------------------
 
-    def schemathesis(self, identity: str) -> BaseSchema | None:
+    @property
+    def schemathesis_may_cancel(self) -> bool:
+        """Whether schemathesis may cancel (the first allowed task, on a deployment).
+
+        The named cancel check gets the last allowed task: with one, it is kept for that check.
+        """
+        return self.may_write_freely or len(self.settings.allow_cancel) > 1
+
+    def schemathesis(self, identity: str, *, stateful: bool = False) -> BaseSchema | None:
         """The schema to run schemathesis with as ``identity``, ``None`` without its key.
 
         As ``user``: every operation, minus those unsafe against this target. As ``admin``:
-        the operations only an admin gets answers from.
+        the operations only an admin gets answers from. For the ``stateful`` phase, whose
+        links would fill in any task id, cancel and delete only on a reference server.
         """
-        if identity in self._schemas:
-            schema: BaseSchema | None = self._schemas[identity]
+        name = f"{identity}-stateful" if stateful else identity
+        if name in self._schemas:
+            schema: BaseSchema | None = self._schemas[name]
             return schema
         key = self.keys.get(identity)
         if key is None:
-            self._schemas[identity] = None
+            self._schemas[name] = None
             return None
         import schemathesis
 
         from contract_tests import schema as configured
 
         fixed = None
-        if not self.may_write_freely and self.settings.allow_cancel:
+        if not self.may_write_freely and self.schemathesis_may_cancel:
             fixed = self.settings.allow_cancel[0]
         profile = self.settings.profile_values
         config = configured.build_config(
@@ -161,13 +177,15 @@ class Run:
         if self.target.is_in_process:
             loaded.app = self.target.app
         excluded = set(self.excluded_operations())
+        if stateful and not self.may_write_freely:
+            excluded |= {"taskCancel", "taskDelete"}
         if identity == "admin":
             wanted = {"taskLogStats"} | ({"taskDelete"} if self.may_write_freely else set())
             excluded |= set(self.facts.operations) - wanted
         if excluded:
             loaded = loaded.exclude(operation_id=sorted(excluded))
         configured.install_hooks(loaded, ledger=self.ledger, identity=identity)
-        self._schemas[identity] = loaded
+        self._schemas[name] = loaded
         return loaded
 
     def excluded_operations(self) -> dict[str, str]:
@@ -178,9 +196,14 @@ class Run:
             # logging out ends the sessions of the user whose key the suite was given
             "logout": "it would end the user's sessions",
         }
-        if not self.settings.allow_cancel:
-            excluded["taskCancel"] = "no task was named with --esdc-allow-cancel"
-            excluded["taskDelete"] = "no task was named with --esdc-allow-cancel"
+        if not self.schemathesis_may_cancel:
+            reason = (
+                "the one task named with --esdc-allow-cancel is kept for the cancel check"
+                if self.settings.allow_cancel
+                else "no task was named with --esdc-allow-cancel"
+            )
+            excluded["taskCancel"] = reason
+            excluded["taskDelete"] = reason
         return excluded
 
     def call_kwargs(self) -> dict[str, Any]:
@@ -193,11 +216,26 @@ class Run:
             self._session = PacedSession(self.pacer, self.keys)
         return {"session": self._session}
 
+    def start_share(self) -> None:
+        """Start a schemathesis test: it may use its share of the budget left, so that a short
+        budget still reaches every operation."""
+        left = max(1, self.schemathesis_tests_left)
+        self.schemathesis_tests_left = left - 1
+        remaining = self.budget.remaining()
+        self._share_ends = None if remaining == math.inf else time.monotonic() + remaining / left
+        self._share_requests = sum(self.ledger.requests.values())
+
     def exercise(self, case: Case[Any]) -> None:
         """Send a generated case and validate the answer with every check."""
         from contract_tests.schema import guard
 
         guard(case, None if self.may_write_freely else self.settings.allow_cancel)
+        if self._share_ends is not None and time.monotonic() > self._share_ends:
+            sent = sum(self.ledger.requests.values()) - self._share_requests
+            pytest.skip(
+                f"its share of the time budget of {self.settings.budget:g} s ran out after "
+                f"{sent} requests, which passed"
+            )
         try:
             self.budget.check(case.operation.label)
             case.call_and_validate(**self.call_kwargs())

@@ -120,10 +120,13 @@ def build_config(
     operations = operation_settings(facts)
     if fixed_task_id is not None:
         for operation_id in WRITE_OPERATIONS:
+            # Only the allowed task may be named, so a generated invalid task id would be
+            # replaced by it and "accepted": generate valid requests only.
             operations.append(
                 {
                     "include-operation-id": operation_id,
                     "parameters": {"path.task_id": fixed_task_id},
+                    "generation": {"mode": "positive"},
                 }
             )
     return SchemathesisConfig.from_dict(
@@ -380,4 +383,4 @@ def install_hooks(schema: BaseSchema, *, ledger: Ledger, identity: str) -> None:
     ) -> None:
         for result in results:
             if result.failure is not None:
-                ledger.failed_checks[case.operation.label].add(result.name)
+                ledger.failed_checks[ledger.current_test or case.operation.label].add(result.name)

@@ -85,8 +85,8 @@ class Target:
                 f"{base_url!r} has no path: give the API's base URL, "
                 f"e.g. {base_url.rstrip('/')}/api"
             )
-        kind = "reference server" if reference else "deployment"
-        return cls(base_url.rstrip("/"), reference=reference, description=f"{kind} at {base_url}")
+        kind = "a reference server" if reference else "a deployment"
+        return cls(base_url.rstrip("/"), reference=reference, description=kind)
 
     @property
     def is_in_process(self) -> bool:

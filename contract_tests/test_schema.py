@@ -31,7 +31,11 @@ if admin_schema is not None:
         run.exercise(case)
 
 
-class _Scenarios(user_schema.as_state_machine()):  # type: ignore[misc]
+stateful_schema = run.schemathesis("user", stateful=True)
+assert stateful_schema is not None
+
+
+class _Scenarios(stateful_schema.as_state_machine()):  # type: ignore[misc]
     """Sequences of calls that follow the spec's links (a listed task's status, ...)."""
 
     def get_call_kwargs(self, case: schemathesis.Case[Any]) -> dict[str, object]:

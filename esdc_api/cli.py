@@ -7,6 +7,7 @@ the default. Heavy imports happen inside the subcommand that needs them.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,134 @@ def serve(**options: Any) -> None:
         run(Settings(start=start, **options))
     except SpecError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@cli.command()
+@click.argument("url", required=False, envvar="ESDC_BASE_URL")
+@click.option(
+    "--api-key",
+    envvar="ESDC_API_KEY",
+    metavar="KEY",
+    help="API key of a plain user [env ESDC_API_KEY].",
+)
+@click.option(
+    "--peer-api-key",
+    envvar="ESDC_PEER_API_KEY",
+    metavar="KEY",
+    help="API key of another plain user, for the authorization checks [env ESDC_PEER_API_KEY].",
+)
+@click.option(
+    "--admin-api-key",
+    envvar="ESDC_ADMIN_API_KEY",
+    metavar="KEY",
+    help="API key of an admin of the user's datacenter [env ESDC_ADMIN_API_KEY].",
+)
+@click.option(
+    "--reference",
+    envvar="ESDC_REFERENCE",
+    is_flag=True,
+    help="The target is a reference server (esdc-api serve): make tasks through its /control/ API.",
+)
+@click.option(
+    "--allow-cancel",
+    "allow_cancel",
+    multiple=True,
+    envvar="ESDC_ALLOW_CANCEL",
+    metavar="ID[,ID...]",
+    help="A task the check may cancel, created for the purpose; repeat or separate with commas. "
+    "Nothing else on a deployment is ever cancelled.",
+)
+@click.option(
+    "--seed",
+    envvar="ESDC_SEED",
+    metavar="N|last",
+    help="Seed of the generated requests; 'last' repeats the previous run.",
+)
+@click.option(
+    "--budget",
+    envvar="ESDC_BUDGET",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Stop sending requests after this long and report what was left untested.",
+)
+@click.option(
+    "--pace",
+    envvar="ESDC_PACE",
+    metavar="RATE|off|auto",
+    help="Requests per minute per user ('45/min'); by default remote targets are paced, "
+    "local ones not.",
+)
+@click.option(
+    "--profile",
+    envvar="ESDC_PROFILE",
+    type=click.Choice(["full", "quick"]),
+    help="How hard schemathesis tries (default full).",
+)
+@click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write a JUnit XML report.",
+)
+@click.option(
+    "--report-json",
+    envvar="ESDC_REPORT_JSON",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the summary as JSON.",
+)
+@click.argument("pytest_args", nargs=-1, type=click.UNPROCESSED)
+def check(url: str | None, pytest_args: tuple[str, ...], **options: Any) -> None:
+    """Check a deployment of the task API at URL against the spec.
+
+    URL is the API's base URL with its path (https://dc.example.com/api). Without one the
+    reference server is checked in-process. Against a deployment the check only reads, except
+    for the tasks named with --allow-cancel, and paces itself under the throttle (45 requests a
+    minute per user). Arguments after -- go to pytest (e.g. -- -k task_log -x).
+
+    Every option also reads the variable named in its help; a key is better given that way
+    than on a command line that other users of the machine can see.
+
+    \b
+    Exit status: 0 the deployment matches the spec, 1 it differs (see the summary),
+    2 a usage error, other values as pytest's.
+    """
+    import pytest
+
+    import contract_tests
+
+    if url and not options["api_key"]:
+        raise click.UsageError(
+            "checking a deployment needs a user's key: --api-key KEY or ESDC_API_KEY"
+        )
+    args = [
+        str(Path(contract_tests.__file__).parent),
+        "--rootdir",
+        str(Path.cwd()),
+        "-c",
+        os.devnull,  # the suite's behaviour must not depend on the project's pytest settings
+        "-q",
+        "-W",
+        "ignore::DeprecationWarning",
+        "-o",
+        "junit_suite_name=esdc-contract",
+    ]
+    flags = {
+        "api_key": "--esdc-api-key",
+        "peer_api_key": "--esdc-peer-api-key",
+        "admin_api_key": "--esdc-admin-api-key",
+        "seed": "--esdc-seed",
+        "budget": "--esdc-budget",
+        "pace": "--esdc-pace",
+        "profile": "--esdc-profile",
+        "report_json": "--esdc-report-json",
+        "junit_xml": "--junitxml",
+    }
+    if url:
+        args.append(f"--esdc-url={url}")
+    if options.pop("reference"):
+        args.append("--esdc-reference")
+    args += [f"--esdc-allow-cancel={task}" for task in options.pop("allow_cancel")]
+    args += [f"{flags[name]}={value}" for name, value in options.items() if value is not None]
+    raise SystemExit(int(pytest.main([*args, *pytest_args])))
 
 
 def main() -> None:

@@ -47,7 +47,7 @@ class Endpoint:
 
 
 def _segment_pattern(param: dict[str, Any]) -> str:
-    return param.get("x-url-pattern", "[^/]+")
+    return str(param.get("x-url-pattern", "[^/]+"))
 
 
 def _compile(template: str, params: dict[str, dict[str, Any]]) -> re.Pattern[str]:

@@ -38,8 +38,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    # Not tryfirst: the cache (for --esdc-seed last) is set up by a tryfirst configure, and
+    # this plugin, registered after Hypothesis's, still seeds it before it configures.
     global _RUN
     resolved = options.resolve(config)
     config.stash[_SETTINGS] = resolved

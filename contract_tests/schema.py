@@ -175,10 +175,20 @@ def _is_positive(case: schemathesis.Case[Any]) -> bool:
     return case.meta is not None and case.meta.generation.mode.is_positive
 
 
+def _wire(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def _query(case: schemathesis.Case[Any]) -> dict[str, str]:
+    """The query as the deployment reads it: of a repeated parameter, the last value counts
+    (Django's QueryDict.get, and Starlette's, which the reference server uses)."""
     values: dict[str, str] = {}
     for name, value in (case.query or {}).items():
-        values[name] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        if isinstance(value, list):
+            if not value:
+                continue
+            value = value[-1]
+        values[name] = _wire(value)
     return values
 
 

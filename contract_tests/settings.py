@@ -140,7 +140,7 @@ class Profile:
 
 
 PROFILES = {
-    "full": Profile(max_examples=40, stateful_steps=10, stateful_examples=25),
+    "full": Profile(max_examples=60, stateful_steps=10, stateful_examples=30),
     "quick": Profile(max_examples=4, stateful_steps=4, stateful_examples=3),
 }
 

@@ -9,6 +9,7 @@ import hypothesis
 import pytest
 import schemathesis
 from hypothesis.database import InMemoryExampleDatabase
+from hypothesis.errors import FlakyStrategyDefinition
 
 from contract_tests.plugin import current
 from contract_tests.schema import guard
@@ -57,6 +58,20 @@ class TestStatefulScenarios(_Scenarios.TestCase):  # type: ignore[name-defined,m
         deadline=None,
         suppress_health_check=list(hypothesis.HealthCheck),
     )
+
+    def runTest(self) -> None:
+        # Scenarios change the server (they cancel tasks, log in): Hypothesis may find that a
+        # scenario it replays now draws different data from the changed answers. That says
+        # nothing about the API, so the phase is tried once more, then given up with a note,
+        # as schemathesis's own runner does. (A failure that does not repeat still fails.)
+        for _attempt in range(2):
+            try:
+                super().runTest()
+                return
+            except FlakyStrategyDefinition:
+                continue
+        run.ledger.note("the stateful phase gave up: its scenarios drew different data on replay")
+        pytest.skip("the stateful scenarios could not be replayed against the changed server")
 
 
 def test_authenticated_requests_succeed() -> None:

@@ -1,7 +1,11 @@
-"""The one HTTP exchange of a run of ``es``, over any :class:`httpx.Client`.
+"""The one HTTP exchange of a run of ``es``, over a client given to it.
 
 The client is a parameter so that the same code talks to a real deployment over the network or
-to an ASGI app in-process (a :class:`starlette.testclient.TestClient` is an ``httpx.Client``).
+to an ASGI app in-process. Any client with httpx's interface works: an :class:`httpx.Client`,
+or an ``httpx2.Client``, which is what :class:`starlette.testclient.TestClient` is once the
+``httpx2`` package is installed (Starlette 1.x prefers it). So this module uses only what the
+two share (:class:`HTTPClient`), never one library's own objects or sentinels.
+
 Redirects are never followed: a 301 is an answer like any other, as in the original.
 """
 
@@ -9,12 +13,77 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Mapping
-from typing import Any
-
-import httpx
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Protocol, TypeVar
+from urllib.parse import urlencode
 
 from esdc_api.es.errors import RequestFailed
+
+
+class Headers(Protocol):
+    """HTTP headers as httpx and httpx2 hold them."""
+
+    @property
+    def raw(self) -> list[tuple[bytes, bytes]]: ...
+
+    def get(self, key: str, /) -> str | None: ...
+
+
+class Request(Protocol):
+    """A request as httpx and httpx2 build it."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def url(self) -> object: ...
+
+    @property
+    def headers(self) -> Headers: ...
+
+
+class Response(Protocol):
+    """A response as httpx and httpx2 return it."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def url(self) -> object: ...
+
+    @property
+    def headers(self) -> Headers: ...
+
+    @property
+    def request(self) -> Request: ...
+
+    def read(self) -> bytes: ...
+
+    def iter_bytes(self, chunk_size: int | None = None) -> Iterator[bytes]: ...
+
+    def close(self) -> None: ...
+
+
+RequestT = TypeVar("RequestT", bound=Request)
+
+
+class HTTPClient(Protocol[RequestT]):
+    """What es needs of a client: ``httpx.Client`` and ``httpx2.Client`` both have it."""
+
+    def build_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = ...,
+    ) -> RequestT: ...
+
+    def send(
+        self, request: RequestT, *, stream: bool = False, follow_redirects: bool = ...
+    ) -> Response: ...
+
 
 #: The version of Danube Cloud's ``es`` whose behaviour this client keeps; sent as User-Agent.
 ES_VERSION = "1.3.3"
@@ -56,7 +125,7 @@ def request_headers(token: str | None, api_key: str | None) -> dict[str, str]:
 
 
 def build_request(
-    client: httpx.Client,
+    client: HTTPClient[RequestT],
     method: str,
     url: str,
     params: Mapping[str, Any],
@@ -64,22 +133,22 @@ def build_request(
     in_query: bool,
     headers: Mapping[str, str],
     timeout: float | None,
-) -> httpx.Request:
+) -> RequestT:
     """The request for ``url``, with ``params`` in its query string or as its JSON body.
 
     :param in_query: send the parameters in the query string (``get``, ``logout``), not the body.
     :param timeout: seconds to wait, or ``None`` to use the client's own timeout.
     """
-    target = httpx.URL(url)
-    if in_query:  # merged: a ?query written in the resource is kept
-        target = target.copy_merge_params(query_pairs(params))
-    return client.build_request(
-        method,
-        target,
-        content=None if in_query else json.dumps(params).encode(),
-        headers=headers,
-        timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
-    )
+    content = None
+    if in_query:
+        query = urlencode(query_pairs(params))
+        if query:  # after a ?query written in the resource, if there is one
+            url += ("&" if "?" in url else "?") + query
+    else:
+        content = json.dumps(params).encode()
+    if timeout is None:
+        return client.build_request(method, url, content=content, headers=headers)
+    return client.build_request(method, url, content=content, headers=headers, timeout=timeout)
 
 
 def query_pairs(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -103,8 +172,8 @@ def query_pairs(params: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
 
 
 def send(
-    client: httpx.Client,
-    request: httpx.Request,
+    client: HTTPClient[RequestT],
+    request: RequestT,
     *,
     on_wait: Callable[[str], None],
 ) -> Reply:
@@ -123,17 +192,8 @@ def send(
                 status, body = response.status_code, response.read()
         finally:
             response.close()
-    except httpx.TimeoutException as exc:
-        raise RequestFailed(
-            f"no answer from {url!r} in time ({type(exc).__name__}); raise ES_TIMEOUT or retry"
-        ) from exc
-    except httpx.ConnectError as exc:
-        hint = "check ES_API_URL and that the API server is running"
-        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-            hint = "the certificate is not trusted; ES_SSL_VERIFY=0 skips the check"
-        raise RequestFailed(f"cannot connect to {url!r}: {_describe(exc)}; {hint}") from exc
     except Exception as exc:  # as the original: any failure to get an answer exits 3
-        raise RequestFailed(f"request to {url!r} failed: {_describe(exc)}") from exc
+        raise _request_failed(url, exc) from exc
     text, is_json = _parse(body.decode("utf-8", errors="replace"))
     return Reply(
         method=request.method,
@@ -146,13 +206,28 @@ def send(
     )
 
 
-def _read_stream(response: httpx.Response, on_wait: Callable[[str], None]) -> tuple[int, bytes]:
+def _request_failed(url: str, exc: Exception) -> RequestFailed:
+    # By class name, so that httpx's and httpx2's exceptions (twin trees) are both recognised.
+    kinds = {cls.__name__ for cls in type(exc).__mro__}
+    if "TimeoutException" in kinds:
+        return RequestFailed(
+            f"no answer from {url!r} in time ({type(exc).__name__}); raise ES_TIMEOUT or retry"
+        )
+    if "ConnectError" in kinds:
+        hint = "check ES_API_URL and that the API server is running"
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            hint = "the certificate is not trusted; ES_SSL_VERIFY=0 skips the check"
+        return RequestFailed(f"cannot connect to {url!r}: {_describe(exc)}; {hint}")
+    return RequestFailed(f"request to {url!r} failed: {_describe(exc)}")
+
+
+def _read_stream(response: Response, on_wait: Callable[[str], None]) -> tuple[int, bytes]:
     """Wait out a streamed task answer: spaces while pending, then ``<status>\\n<body>``.
 
     The API streams a task-creating call when asked with ``ES-STREAM`` (its ``APISyncMiddleware``),
     and es shows a dot per space on stderr, as the original did.
     """
-    on_wait(f"Waiting for pending task {response.headers.get('es_task_id', '?')} ")
+    on_wait(f"Waiting for pending task {response.headers.get('es_task_id') or '?'} ")
     rest = bytearray()
     for chunk in response.iter_bytes():
         if not rest:
@@ -176,7 +251,7 @@ def _parse(body: str) -> tuple[Any, bool]:
         return body, False
 
 
-def _as_dict(headers: httpx.Headers) -> dict[str, str]:
+def _as_dict(headers: Headers) -> dict[str, str]:
     """Headers with their names spelled as sent; repeated ones joined as HTTP allows."""
     result: dict[str, str] = {}
     for raw_name, raw_value in headers.raw:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from esdc_api.es.command import parse_command, parse_params, wants_help, with_trailing_slash
@@ -32,8 +34,11 @@ def test_each_action_maps_to_its_http_method(action: str, method: str) -> None:
 
 
 def test_only_get_and_logout_send_parameters_in_the_query_string() -> None:
-    in_query = {a for a in ["get", "create", "set", "delete", "help", "login", "logout"]
-                if parse_command([a, "/x"]).in_query}
+    in_query = {
+        a
+        for a in ["get", "create", "set", "delete", "help", "login", "logout"]
+        if parse_command([a, "/x"]).in_query
+    }
     assert in_query == {"get", "logout"}
 
 
@@ -71,7 +76,7 @@ def test_json_values_are_parsed() -> None:
     }
 
 
-def test_file_values_are_the_files_text(tmp_path) -> None:
+def test_file_values_are_the_files_text(tmp_path: Path) -> None:
     path = tmp_path / "note.txt"
     path.write_text("héllo\n", encoding="utf-8")
     assert parse_params(["-note", f"file::{path}"]) == {"note": "héllo\n"}
@@ -90,10 +95,10 @@ def test_bad_json_names_the_parameter_and_exits_11() -> None:
     with pytest.raises(BadParameter) as caught:
         parse_params(["-ids", "json::[1,"])
     assert str(caught.value).startswith("parameter -ids: cannot use 'json::[1,': not JSON")
-    assert caught.value.exit_code == ExitCode.USAGE == 11
+    assert caught.value.exit_code == ExitCode.USAGE
 
 
-def test_an_unreadable_file_names_the_parameter_and_the_path(tmp_path) -> None:
+def test_an_unreadable_file_names_the_parameter_and_the_path(tmp_path: Path) -> None:
     missing = tmp_path / "missing.json"
     with pytest.raises(BadParameter) as caught:
         parse_params(["-data", f"file::{missing}"])
@@ -133,7 +138,10 @@ def test_an_argument_starting_with_two_dashes_is_the_output_format_anywhere() ->
 
 
 def test_an_unknown_action_exits_11() -> None:
-    with pytest.raises(UnknownAction, match=r"unknown action 'options'; start with one of get") as e:
+    with pytest.raises(
+        UnknownAction,
+        match=r"unknown action 'options' \(help sends OPTIONS\); start with one of get",
+    ) as e:
         parse_command(["options", "/task"])
     assert e.value.exit_code == 11
 
@@ -147,7 +155,9 @@ def test_a_missing_resource_exits_12() -> None:
 
 
 def test_an_unknown_output_format_exits_13() -> None:
-    with pytest.raises(UnknownFormat, match=r"unknown output format '--xml'; use one of --json") as e:
+    with pytest.raises(
+        UnknownFormat, match=r"unknown output format '--xml'; use one of --json"
+    ) as e:
         parse_command(["get", "/task", "--xml"])
     assert e.value.exit_code == 13
 
@@ -159,9 +169,7 @@ def test_checks_run_in_the_originals_order_action_resource_format() -> None:
         parse_command(["get", "--xml"])
 
 
-@pytest.mark.parametrize(
-    "args", [["-h"], ["--help"], ["-?"], ["get", "/task", "--help"]]
-)
+@pytest.mark.parametrize("args", [["-h"], ["--help"], ["-?"], ["get", "/task", "--help"]])
 def test_help_flags_ask_for_usage(args: list[str]) -> None:
     assert wants_help(args)
 

@@ -54,19 +54,13 @@ def test_csv_quotes_a_field_holding_the_delimiter() -> None:
 def test_tabulate_aligns_strings_left_and_numbers_right() -> None:
     text = [{"name": "alpha", "size": 5}, {"name": "b", "size": 1024}]
     assert FORMATS["tabulate"](reply(text), {}) == (
-        "name   size\n"
-        "-----  ----\n"
-        "alpha     5\n"
-        "b      1024\n"
+        "name   size\n-----  ----\nalpha     5\nb      1024\n"
     )
 
 
 def test_tabulate_of_a_dict_has_key_value_rows_between_rules() -> None:
     assert FORMATS["tabulate"](reply({"status": "PENDING", "done": None}), {}) == (
-        "------  -------\n"
-        "status  PENDING\n"
-        "done\n"
-        "------  -------\n"
+        "------  -------\nstatus  PENDING\ndone\n------  -------\n"
     )
 
 
@@ -76,9 +70,7 @@ def test_a_null_result_prints_as_none_as_in_the_original() -> None:
 
 def test_tabulate_github_is_a_markdown_table() -> None:
     assert FORMATS["tabulate-github"](reply([{"a": "x", "b": 10}]), {}) == (
-        "| a |  b |\n"
-        "|---|----|\n"
-        "| x | 10 |\n"
+        "| a |  b |\n|---|----|\n| x | 10 |\n"
     )
 
 

@@ -15,6 +15,7 @@ from mockserver.errors import ApiError, NotFound
 from mockserver.ids import TaskGroup, TaskType
 from mockserver.lifecycle import Outcome, Task, TaskObject
 from mockserver.responses import json_response
+from mockserver.handlers import handler_for
 
 
 class ControlError(ApiError):
@@ -31,7 +32,8 @@ class Control:
         self.history = history
 
     def resolve(self, operation_id: str) -> Any:
-        return getattr(self, operation_id)
+        """Connexion's function resolver: the handler for ``operation_id``."""
+        return handler_for(self, operation_id)
 
     @staticmethod
     def _json(status: HTTPStatus, body: Any) -> Response:
@@ -81,7 +83,7 @@ class Control:
         self.deployment.reload_accounts()
         return self._json(HTTPStatus.OK, self._overview())
 
-    async def clock(self) -> Response:
+    async def showClock(self) -> Response:
         return self._json(HTTPStatus.OK, self._clock())
 
     async def advanceClock(self, body: dict[str, Any]) -> Response:

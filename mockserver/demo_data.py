@@ -15,11 +15,11 @@ from random import Random
 from typing import Any
 
 from mockserver.accounts import SYSTEM_USER_ID, Dc, User
-from mockserver.deployment import final_entry, log_entry
+from mockserver.deployment import final_entry, start_entry
 from mockserver.ids import TaskGroup, TaskType, new_task_id
 from mockserver.lifecycle import Outcome, Task, TaskObject
 from mockserver.store import Store
-from mockserver.tasklog import LogEntry, LogStatus
+from mockserver.tasklog import LogEntry
 
 MAIN, LAB = 1, 2
 DEMO_DCS = (Dc(MAIN, "main", is_default=True), Dc(LAB, "lab"))
@@ -170,6 +170,7 @@ def _task(
     task_id: str | None = None,
     queued: float = 1.0,
     runs: float | None = None,
+    params: dict[str, Any] | None = None,
 ) -> Task:
     if runs is None:
         runs = float(rng.randint(*op.seconds))
@@ -181,8 +182,7 @@ def _task(
         else {"returncode": 1, "message": f"{op.msg} failed", "detail": failure}
     )
     started = created + timedelta(seconds=queued)
-    params: dict[str, Any] = dict(op.params)
-    params["hostname" if obj.type in ("vm", "node") else "name"] = obj.name
+    params = {"hostname" if obj.type in ("vm", "node") else "name": obj.name, **dict(op.params), **(params or {})}
     if task_id is None:
         task_id = str(new_task_id(creator, owned.owner, owned.dc, type=type, group=op.group, rng=rng))
     return Task(
@@ -241,7 +241,7 @@ def showcase(rng: Random, now: datetime) -> list[Task]:
     s = timedelta(seconds=1)
     tasks = [
         _task(rng, web01, _op("vm", "Start server"), 3, now - 900 * s, task_id="3e3d1-8c2f4a17-5b3e-4d21-a9f0", runs=9),
-        _task(rng, web01, _op("vm", "Create server snapshot"), 3, now - 117.809446 * s, task_id="3e3d1-4b1d9e06-2c7a-4f83-8e15", queued=1, runs=719),
+        _task(rng, web01, _op("vm", "Create server snapshot"), 3, now - 117.809446 * s, task_id="3e3d1-4b1d9e06-2c7a-4f83-8e15", queued=1, runs=719, params={"snapname": "daily", "disk_id": 1}),
         _task(rng, web02, _op("vm", "Start server"), 3, now - 19.517887 * s, task_id="3e3d1-e7a05c3b-9d42-4b6e-a1c8", queued=80, runs=6),
         _task(rng, web02, _op("vm", "Stop server"), 3, now - 1182.096786 * s, task_id="3e3d1-5d9c2e81-6f0b-4a37-bd94", outcome=Outcome.FAILURE, runs=60),
         _task(rng, web01, _op("vm", "Create server backup"), 3, now - 2400 * s, task_id="3e3d1-a41f7b3c-0e2d-4c59-8f6a", runs=600),
@@ -285,7 +285,7 @@ def running(rng: Random, now: datetime) -> list[Task]:
 def entries_of(tasks: list[Task], now: datetime) -> Iterator[LogEntry]:
     """The log entries these tasks have written by ``now``."""
     for task in tasks:
-        yield log_entry(task, LogStatus.PENDING, task.created_at, "")
+        yield start_entry(task)
         ended = task.ended_at
         if ended is not None and ended <= now:
             yield final_entry(task)

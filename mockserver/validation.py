@@ -26,6 +26,7 @@ from typing import Any
 
 from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from connexion.datastructures import MediaTypeDict
+from connexion.json_schema import Draft4RequestValidator
 from jsonschema import Draft4Validator, FormatChecker, ValidationError
 from starlette.datastructures import Headers
 from starlette.requests import Request as StarletteRequest
@@ -199,11 +200,15 @@ class EsdcJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
                 {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {name}."]}
             )
         errors: dict[str, list[str]] = {}
-        for error in Draft4Validator(self._schema, format_checker=_FORMATS).iter_errors(body):
+        for error in Draft4RequestValidator(self._schema, format_checker=_FORMATS).iter_errors(body):
             if error.validator == "required":
                 for name in error.validator_value:
                     if name not in body:
-                        errors.setdefault(name, []).append("This field is required.")
+                        errors[name] = ["This field is required."]
+            elif error.validator == "additionalProperties" and not error.path:
+                allowed = set(error.schema.get("properties", {}))
+                for name in sorted(set(body) - allowed):
+                    errors[name] = ["This field is not allowed."]
             elif error.path:
                 name = str(error.path[0])
                 errors.setdefault(name, []).append(_message(error, error.instance))

@@ -51,12 +51,17 @@ def bundle(output: Path, spec_path: Path | None) -> None:
     from esdc_api import spec as spec_module
 
     if output.suffix not in {".json", ".yaml", ".yml"}:
-        raise click.BadParameter("name the file .json, .yaml or .yml", param_hint="'-o'")
+        raise click.BadParameter(
+            f"cannot tell the format of {output.name!r}: name the file .json, .yaml or .yml",
+            param_hint="'-o' / '--output'",
+        )
     try:
         document = spec_module.load_spec(spec_path)
         spec_module.dump(document, output)
-    except SpecError as exc:
+    except SpecNotFound as exc:
         raise click.ClickException(str(exc)) from exc
+    except SpecError as exc:
+        raise click.ClickException(f"{exc}\n`esdc-api lint` shows where.") from exc
     click.echo(f"wrote {output} ({len(spec_module.operations(document))} operations)", err=True)
 
 

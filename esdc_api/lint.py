@@ -40,7 +40,7 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from referencing.exceptions import Unresolvable
 
 from esdc_api import external_lint, metaschema, sourcemap
-from esdc_api.schema_errors import leaf_errors
+from esdc_api.schema_errors import first_line, leaf_errors
 from esdc_api.sourcemap import Key, Origin, SourceMap
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -308,7 +308,7 @@ class _Checker:
                 self.report(
                     self.at(holder, *keys, *leaf.absolute_path),
                     "example",
-                    f"{_first_line(leaf.message)}{expected}",
+                    f"{first_line(leaf.message)}{expected}",
                 )
 
     def _validator(self, schema: Node) -> OAS30Validator:
@@ -372,7 +372,7 @@ class _Checker:
                 errors = list(shape.iter_errors(entry))
                 for error in errors:
                     where = self.at(entries, index, *error.absolute_path)
-                    self.report(where, "x-es-examples", _first_line(error.message))
+                    self.report(where, "x-es-examples", first_line(error.message))
                 if not errors:
                     self._check_es_example(op, entries, index)
 
@@ -412,7 +412,7 @@ class _Checker:
                 errors = list(shape.iter_errors(invalid))
                 for error in errors:
                     where = self.at(parameter, "x-invalid", *error.absolute_path)
-                    self.report(where, "x-invalid", _first_line(error.message))
+                    self.report(where, "x-invalid", first_line(error.message))
                 if not errors and not op.documents(invalid["status"]):
                     self.report(
                         self.at(parameter, "x-invalid", "status"),
@@ -533,11 +533,6 @@ def _did_you_mean(name: str, choices: Iterable[str]) -> str:
     if close:
         return f"did you mean {close[0]!r}?"
     return f"use one of {', '.join(map(repr, sorted(choices)))}"
-
-
-def _first_line(message: str) -> str:
-    first = message.splitlines()[0] if message else "invalid"
-    return first if len(first) <= 200 else first[:197] + "..."
 
 
 def _mapping(node: object) -> Mapping[str, Any]:

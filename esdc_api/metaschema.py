@@ -28,7 +28,7 @@ from openapi_spec_validator.validation import keywords
 from openapi_spec_validator.validation.exceptions import DuplicateOperationIDError
 from referencing.exceptions import Unresolvable
 
-from esdc_api.schema_errors import leaf_errors
+from esdc_api.schema_errors import first_line, leaf_errors
 from esdc_api.sourcemap import Origin, SourceMap
 
 # The attribute under which a tagged error carries the node a rule was looking at.
@@ -60,7 +60,7 @@ def check(source: SourceMap) -> Iterator[tuple[Origin, str]]:
                 for name in unknown:
                     yield where.child(name), f"unknown field {name!r}{suffix}; only x- may be added"
             else:
-                yield where, _one_line(leaf.message) + suffix
+                yield where, first_line(leaf.message) + suffix
 
 
 def _unknown_fields(error: ValidationError) -> list[str]:
@@ -77,11 +77,6 @@ def _unknown_fields(error: ValidationError) -> list[str]:
         for name in error.instance
         if name not in known and not any(re.search(pattern, name) for pattern in patterns)
     ]
-
-
-def _one_line(message: str) -> str:
-    first = message.splitlines()[0] if message else "invalid"
-    return first if len(first) <= 200 else first[:197] + "..."
 
 
 @functools.cache

@@ -37,3 +37,9 @@ def _is_reference_branch(errors: Iterable[ValidationError]) -> bool:
         and not error.relative_path
         for error in errors
     )
+
+
+def first_line(message: str, limit: int = 200) -> str:
+    """The first line of a jsonschema message, which may go on to print a whole schema."""
+    first = message.splitlines()[0] if message else "invalid"
+    return first if len(first) <= limit else first[: limit - 3] + "..."

@@ -5,9 +5,10 @@ JSON schema, then its own rules (path parameters, ``required`` lists, defaults, 
 that report errors without a path. We run both on the document of a
 :class:`~esdc_api.sourcemap.SourceMap` and place each error in a source file:
 
-- the first pass runs on the pure-Python jsonschema backend, whose errors keep their path and
-  the errors of each ``oneOf`` branch (the Rust backend, chosen when jsonschema-rs is installed,
-  keeps neither);
+- the first pass runs on the pure-Python jsonschema backend, whose errors keep the errors of
+  each ``oneOf`` branch; the Rust backend, chosen when jsonschema-rs is installed (schemathesis
+  brings it), reports a response with a bad schema deep inside as one "not valid under any of
+  the given schemas" with the whole response printed;
 - each rule of the second pass is wrapped so that an error it yields is tagged with the node
   the rule was looking at.
 """
@@ -58,7 +59,10 @@ def check(source: SourceMap) -> Iterator[tuple[Origin, str]]:
             unknown = _unknown_fields(leaf)
             if unknown:
                 for name in unknown:
-                    yield where.child(name), f"unknown field {name!r}{suffix}; only x- may be added"
+                    yield (
+                        where.child(name),
+                        f"unknown field {name!r}{suffix}; only x- extensions may be added",
+                    )
             else:
                 yield where, first_line(leaf.message) + suffix
 

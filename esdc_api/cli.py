@@ -102,7 +102,13 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port; 0 picks a free one.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port; 0 picks a free one.",
+)
 @click.option(
     "--db",
     default=":memory:",
@@ -110,16 +116,60 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     help="SQLite file for the state. A file with a world in it is reused as it is; otherwise "
     "the demo world is built into it.",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the demo world and of new ids.")
-@click.option("--history", default=400, show_default=True, type=click.IntRange(0, 2_000_000), help="Finished tasks in the demo world's day of history (two log entries each).")
-@click.option("--at", "start", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]), default=None, help="Start the clock at this time (UTC unless an offset is given) instead of now.")
-@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0, 10_000), help="Clock speed: 1 real time, 60 a minute per second, 0 frozen.")
-@click.option("--throttle/--no-throttle", default=True, show_default=True, help="Apply the real rate limits (45/min per user, 30/min per anonymous IP).")
-@click.option("--cors-origin", "cors_origins", multiple=True, default=["*"], show_default=True, help="Origin a browser app may call from; repeat for more; '' turns CORS off.")
-@click.option("--validate-responses", is_flag=True, help="Check every answer against the spec (slower).")
-@click.option("--docs-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None, help="A built docs site to serve under /docs/.")
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Seed of the demo world and of new ids."
+)
+@click.option(
+    "--history",
+    default=400,
+    show_default=True,
+    type=click.IntRange(0, 2_000_000),
+    help="Finished tasks in the demo world's day of history (two log entries each).",
+)
+@click.option(
+    "--at",
+    "start",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+    default=None,
+    help="Start the clock at this time (UTC unless an offset is given) instead of now.",
+)
+@click.option(
+    "--scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0, 10_000),
+    help="Clock speed: 1 real time, 60 a minute per second, 0 frozen.",
+)
+@click.option(
+    "--throttle/--no-throttle",
+    default=True,
+    show_default=True,
+    help="Apply the real rate limits (45/min per user, 30/min per anonymous IP).",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    default=["*"],
+    show_default=True,
+    help="Origin a browser app may call from; repeat for more; '' turns CORS off.",
+)
+@click.option(
+    "--validate-responses", is_flag=True, help="Check every answer against the spec (slower)."
+)
+@click.option(
+    "--docs-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="A built docs site to serve under /docs/.",
+)
 @click.option("--spec", "spec_path", type=SpecPath(), default=None, help="The spec's root file.")
-@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info", show_default=True)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+)
 def serve(**options: Any) -> None:
     """Run the reference server: the task API of a simulated deployment on 127.0.0.1:8000.
 

@@ -66,7 +66,9 @@ def _server_error(request: ConnexionRequest, exc: Exception) -> ConnexionRespons
 class ReferenceServer:
     """The reference server as an ASGI application, with its deployment at hand for tests."""
 
-    def __init__(self, asgi: ASGIApp, deployment: Deployment, clock: ControlledClock, settings: Settings) -> None:
+    def __init__(
+        self, asgi: ASGIApp, deployment: Deployment, clock: ControlledClock, settings: Settings
+    ) -> None:
         self.asgi = asgi
         self.deployment = deployment
         self.clock = clock
@@ -91,7 +93,9 @@ def build_deployment(settings: Settings) -> tuple[Deployment, ControlledClock]:
     return Deployment(store, clock, rng=Random(settings.seed)), clock
 
 
-def create_app(settings: Settings | None = None, *, spec: dict[str, Any] | None = None) -> ReferenceServer:
+def create_app(
+    settings: Settings | None = None, *, spec: dict[str, Any] | None = None
+) -> ReferenceServer:
     """The reference server for ``settings``.
 
     :param spec: the bundled task API spec; by default the project's (or ``settings.spec_path``).
@@ -156,7 +160,13 @@ def create_app(settings: Settings | None = None, *, spec: dict[str, Any] | None 
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
             allow_headers=["ES-API-KEY", "Authorization", "Content-Type", "Accept", "ES-STREAM"],
-            expose_headers=["es_version", "es_username", "es_dc", "es_task_response", "Retry-After"],
+            expose_headers=[
+                "es_version",
+                "es_username",
+                "es_dc",
+                "es_task_response",
+                "Retry-After",
+            ],
             max_age=600,
         )
     return ReferenceServer(asgi, deployment, clock, settings)
@@ -165,7 +175,12 @@ def create_app(settings: Settings | None = None, *, spec: dict[str, Any] | None 
 def _serve_docs(app: connexion.AsyncApp, docs_dir: Path) -> None:
     from starlette.staticfiles import StaticFiles
 
-    app.add_middleware(_Mount, position=MiddlewarePosition.BEFORE_EXCEPTION, prefix="/docs", app_=StaticFiles(directory=docs_dir, html=True))
+    app.add_middleware(
+        _Mount,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        prefix="/docs",
+        app_=StaticFiles(directory=docs_dir, html=True),
+    )
 
 
 class _Mount:
@@ -178,6 +193,10 @@ class _Mount:
         path = scope.get("path", "")
         if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
             rest = path[len(self.prefix) :] or "/"
-            await self.mounted({**scope, "path": rest, "root_path": scope.get("root_path", "") + self.prefix}, receive, send)
+            await self.mounted(
+                {**scope, "path": rest, "root_path": scope.get("root_path", "") + self.prefix},
+                receive,
+                send,
+            )
             return
         await self.app(scope, receive, send)

@@ -168,7 +168,7 @@ class Deployment:
         if user is None or not secrets.compare_digest(user.password.encode(), password.encode()):
             raise LoginFailed()
         self._with_api_access(user)
-        token = Token("%040x" % self.rng.getrandbits(160), user.id, self.now())
+        token = Token(f"{self.rng.getrandbits(160):040x}", user.id, self.now())
         self.store.save_token(token)
         return token
 
@@ -200,7 +200,12 @@ class Deployment:
         else:
             task_id = str(
                 new_task_id(
-                    new.creator.id, new.owner_id, new.dc_id, type=new.type, group=new.group, rng=self.rng
+                    new.creator.id,
+                    new.owner_id,
+                    new.dc_id,
+                    type=new.type,
+                    group=new.group,
+                    rng=self.rng,
                 )
             )
         started = now + timedelta(seconds=new.queued)

@@ -28,7 +28,9 @@ def handler_for(handlers: object, operation_id: str) -> Any:
     on the first request, if there is none."""
     handler = getattr(handlers, operation_id, None)
     if operation_id.startswith("_") or not inspect.iscoroutinefunction(handler):
-        raise LookupError(f"no handler for operationId {operation_id!r} in {type(handlers).__name__}")
+        raise LookupError(
+            f"no handler for operationId {operation_id!r} in {type(handlers).__name__}"
+        )
     return handler
 
 
@@ -61,7 +63,9 @@ class Handlers:
         return caller.user, dc, caller
 
     @staticmethod
-    def _json(status: HTTPStatus | int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    def _json(
+        status: HTTPStatus | int, body: Any, headers: dict[str, str] | None = None
+    ) -> Response:
         return json_response(status, body, accept=request.headers.get("accept"), headers=headers)
 
     def _status(self, status: TaskStatus) -> Response:
@@ -81,7 +85,9 @@ class Handlers:
     async def taskDelete(self, task_id: str, body: Any = None) -> Response:
         user, dc, _caller = self._context(body)
         force = bool(body.get("force", False)) if isinstance(body, dict) else False
-        return self._json(HTTPStatus.OK, self.deployment.task_delete(user, dc, task_id, force=force))
+        return self._json(
+            HTTPStatus.OK, self.deployment.task_delete(user, dc, task_id, force=force)
+        )
 
     async def taskStatus(self, task_id: str) -> Response:
         user, _dc, _caller = self._context()
@@ -127,7 +133,9 @@ class Handlers:
                 "count": page.count,
                 "next": self._page_url(caller, page.number + 1) if page.has_next else None,
                 "previous": (
-                    None if page.previous_number is None else self._page_url(caller, page.previous_number)
+                    None
+                    if page.previous_number is None
+                    else self._page_url(caller, page.previous_number)
                 ),
                 "results": [e.as_page_item() for e in page.entries],
             },
@@ -139,7 +147,9 @@ class Handlers:
         REST framework's ``replace_query_param`` writes them."""
         params = dict(request.query_params)
         params["page"] = str(number)
-        url = request.url.replace(path=caller.original_path, query=urlencode(sorted(params.items())))
+        url = request.url.replace(
+            path=caller.original_path, query=urlencode(sorted(params.items()))
+        )
         return str(url)
 
     async def taskLogStats(self) -> Response:

@@ -141,7 +141,9 @@ class Task:
         """The ``detail`` of the entry written when the task starts: the view's parameters
         other than the object and the action, as ``key=value`` pairs."""
         return " ".join(
-            f"{key}={value}" for key, value in self.params.items() if key not in ("hostname", "name", "action")
+            f"{key}={value}"
+            for key, value in self.params.items()
+            if key not in ("hostname", "name", "action")
         )
 
     def final_detail(self) -> str:

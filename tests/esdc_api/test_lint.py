@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -299,12 +300,16 @@ def test_lint_prints_one_line_per_problem_then_a_summary(
 
     result = runner.invoke(cli, ["lint", str(spec_copy)])
 
-    assert result.output.splitlines() == [
+    problem, summary = result.output.splitlines()
+    assert problem == (
         "openapi/examples/task.yaml#/StatusSuccess/value/status: [example] 'DONE' is not one of "
         "['PENDING', 'STARTED', 'SUCCESS', 'FAILURE', 'REVOKED'] "
-        "(schema openapi/schemas/task.yaml#/TaskState/enum)",
-        "openapi/openapi.yaml: 1 error in 1 file (24 files, 11 operations, 87 examples)",
-    ]
+        "(schema openapi/schemas/task.yaml#/TaskState/enum)"
+    )
+    assert re.fullmatch(
+        r"openapi/openapi\.yaml: 1 error in 1 file \(24 files, 11 operations, \d+ examples\)",
+        summary,
+    )
 
 
 def test_lint_lists_every_problem_not_only_the_first(

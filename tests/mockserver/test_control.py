@@ -13,9 +13,13 @@ def create(client, **body: object) -> dict:  # type: ignore[no-untyped-def, type
     return response.json()  # type: ignore[no-any-return]
 
 
-def test_task_that_succeeds_after_n_seconds_moves_through_its_states_on_the_clock(live_server: LiveServer) -> None:
+def test_task_that_succeeds_after_n_seconds_moves_through_its_states_on_the_clock(
+    live_server: LiveServer,
+) -> None:
     with live_server.client() as client:
-        task = create(client, creator="alice", queued=5, runs=30, result={"message": "done", "returncode": 0})
+        task = create(
+            client, creator="alice", queued=5, runs=30, result={"message": "done", "returncode": 0}
+        )
         task_id = task["task_id"]
         assert task_id.startswith("3e3d1-")
 
@@ -30,15 +34,22 @@ def test_task_that_succeeds_after_n_seconds_moves_through_its_states_on_the_cloc
         assert task_id in client.get("/api/task/", headers=auth("alice")).json()
         client.post("/control/clock/advance/", json={"seconds": 30})
         assert poll() == (200, "SUCCESS", {"message": "done", "returncode": 0})
-        assert client.get(f"/api/task/{task_id}/done/", headers=auth("alice")).json()["done"] is True
+        assert (
+            client.get(f"/api/task/{task_id}/done/", headers=auth("alice")).json()["done"] is True
+        )
         assert task_id not in client.get("/api/task/", headers=auth("alice")).json()
         log = client.get("/api/task/log/?page=1", headers=auth("alice")).json()["results"]
-        assert [(e["status"], e["detail"]) for e in log if e["task"] == task_id] == [("SUCCESS", "done"), ("PENDING", "")]
+        assert [(e["status"], e["detail"]) for e in log if e["task"] == task_id] == [
+            ("SUCCESS", "done"),
+            ("PENDING", ""),
+        ]
 
 
 def test_task_that_fails_reads_failure_with_its_result(live_server: LiveServer) -> None:
     with live_server.client() as client:
-        task_id = create(client, creator="bob", runs=1, outcome="FAILURE", result={"detail": "no space"})["task_id"]
+        task_id = create(
+            client, creator="bob", runs=1, outcome="FAILURE", result={"detail": "no space"}
+        )["task_id"]
         client.post("/control/clock/advance/", json={"seconds": 1})
         response = client.get(f"/api/task/{task_id}/status/", headers=auth("bob"))
     assert (response.status_code, response.json()["result"]) == (400, {"detail": "no space"})
@@ -56,7 +67,16 @@ def test_task_that_hangs_runs_until_cancelled(live_server: LiveServer) -> None:
 
 def test_tasks_can_be_made_for_any_owner_type_group_and_datacenter(live_server: LiveServer) -> None:
     with live_server.client() as client:
-        task = create(client, creator="dcadmin", owner="bob", type="m", group="u", msg="Update node", object={"type": "node", "name": "node01.example.com"}, runs=None)
+        task = create(
+            client,
+            creator="dcadmin",
+            owner="bob",
+            type="m",
+            group="u",
+            msg="Update node",
+            object={"type": "node", "name": "node01.example.com"},
+            runs=None,
+        )
         assert task["task_id"].startswith("2m4u1-")
         lab = create(client, creator="bob", dc="lab")
         assert lab["task_id"].startswith("4e4d2-")
@@ -79,10 +99,18 @@ def test_reset_brings_back_the_demo_world(live_server: LiveServer) -> None:
         client.put("/api/task/3e3d1-e7a05c3b-9d42-4b6e-a1c8/cancel/", headers=auth("alice"))
         create(client, creator="alice")
         after = client.post("/control/reset/").json()
-        status = client.get("/api/task/3e3d1-e7a05c3b-9d42-4b6e-a1c8/status/", headers=auth("alice"))
+        status = client.get(
+            "/api/task/3e3d1-e7a05c3b-9d42-4b6e-a1c8/status/", headers=auth("alice")
+        )
     assert (after["tasks"], after["log_entries"]) == (before["tasks"], before["log_entries"])
     assert status.json()["status"] == "PENDING"
-    assert {a["username"] for a in after["accounts"]} == {"admin", "dcadmin", "alice", "bob", "labadmin"}
+    assert {a["username"] for a in after["accounts"]} == {
+        "admin",
+        "dcadmin",
+        "alice",
+        "bob",
+        "labadmin",
+    }
 
 
 @pytest.mark.parametrize(
@@ -96,7 +124,9 @@ def test_reset_brings_back_the_demo_world(live_server: LiveServer) -> None:
         ("/control/clock/run/", {"scale": 1e9}, "scale"),
     ],
 )
-def test_bad_control_requests_get_a_clear_400_and_change_nothing(live_server: LiveServer, path: str, body: object, fragment: str) -> None:
+def test_bad_control_requests_get_a_clear_400_and_change_nothing(
+    live_server: LiveServer, path: str, body: object, fragment: str
+) -> None:
     with live_server.client() as client:
         before = client.get("/control/").json()
         response = client.post(path, json=body)

@@ -15,7 +15,9 @@ PENDING = "3e3d1-e7a05c3b-9d42-4b6e-a1c8"
 SUCCEEDED = "3e3d1-8c2f4a17-5b3e-4d21-a9f0"
 
 
-def test_missing_trailing_slash_is_redirected_permanently_before_anything_else(live_server: LiveServer) -> None:
+def test_missing_trailing_slash_is_redirected_permanently_before_anything_else(
+    live_server: LiveServer,
+) -> None:
     with live_server.client() as client:  # no credentials: the redirect comes first
         response = client.get("/api/task/log?page=2&status=FAILURE")
     assert response.status_code == 301
@@ -28,15 +30,21 @@ def test_redirect_keeps_the_datacenter_prefix(live_server: LiveServer) -> None:
     assert response.headers["location"] == f"{live_server.url}/api/dc/lab/task/"
 
 
-@pytest.mark.parametrize("path", ["/api/nothing/", "/api/task/a_b/status/", "/api/task/x y/", "/api/task/1/2/3/4/"])
-def test_urls_no_endpoint_matches_get_the_plain_text_404(live_server: LiveServer, path: str) -> None:
+@pytest.mark.parametrize(
+    "path", ["/api/nothing/", "/api/task/a_b/status/", "/api/task/x y/", "/api/task/1/2/3/4/"]
+)
+def test_urls_no_endpoint_matches_get_the_plain_text_404(
+    live_server: LiveServer, path: str
+) -> None:
     with live_server.client("alice") as client:
         response = client.get(path)
     assert (response.status_code, response.text) == (404, "Resource not found")
     assert "es_version" not in response.headers
 
 
-def test_wrong_method_gets_405_with_every_method_of_the_endpoint_in_allow(live_server: LiveServer) -> None:
+def test_wrong_method_gets_405_with_every_method_of_the_endpoint_in_allow(
+    live_server: LiveServer,
+) -> None:
     with live_server.client("alice") as client:
         response = client.post(f"/api/task/{PENDING}/")
     assert response.status_code == 405
@@ -52,7 +60,9 @@ def test_method_check_comes_after_authentication(live_server: LiveServer) -> Non
     assert response.status_code == 403
 
 
-def test_options_answers_with_the_operation_description_from_the_spec(live_server: LiveServer) -> None:
+def test_options_answers_with_the_operation_description_from_the_spec(
+    live_server: LiveServer,
+) -> None:
     spec_description = load_spec()["paths"]["/task/{task_id}/status/"]["get"]["description"].strip()
     with live_server.client("alice") as client:
         response = client.options(f"/api/task/{PENDING}/status/")
@@ -121,14 +131,19 @@ def test_status_answers_say_they_carry_a_task_state(live_server: LiveServer) -> 
 def test_accept_header_without_json_gets_406(live_server: LiveServer) -> None:
     with live_server.client("alice") as client:
         response = client.get("/api/task/", headers={"Accept": "text/html"})
-        assert client.get("/api/task/", headers={"Accept": "text/html, */*;q=0.1"}).status_code == 200
+        assert (
+            client.get("/api/task/", headers={"Accept": "text/html, */*;q=0.1"}).status_code == 200
+        )
     assert response.status_code == 406
     assert response.json() == {"detail": "Could not satisfy the request Accept header."}
 
 
 def test_indent_in_accept_pretty_prints_as_es_asks(live_server: LiveServer) -> None:
     with live_server.client("alice") as client:
-        response = client.get("/api/task/log/stats/", headers={"Accept": "application/json; indent=4", **auth("admin")})
+        response = client.get(
+            "/api/task/log/stats/",
+            headers={"Accept": "application/json; indent=4", **auth("admin")},
+        )
     assert response.text.startswith('{\n    "pending": ')
 
 
@@ -139,7 +154,10 @@ def test_indent_in_accept_pretty_prints_as_es_asks(live_server: LiveServer) -> N
         ({"ES-API-KEY": "wrong"}, "Invalid API key"),
         ({"Authorization": "Token 0123456789abcdef"}, "Invalid token."),
         ({"Authorization": "Token"}, "Invalid token header. No credentials provided."),
-        ({"Authorization": "Token a b"}, "Invalid token header. Token string should not contain spaces."),
+        (
+            {"Authorization": "Token a b"},
+            "Invalid token header. Token string should not contain spaces.",
+        ),
         ({"Authorization": "Bearer abc"}, "Authentication credentials were not provided."),
     ],
 )
@@ -163,12 +181,17 @@ def test_login_token_works_until_it_expires_on_the_servers_clock(live_server: Li
         assert client.get("/api/task/", headers=token).status_code == 200
         client.post("/control/clock/advance/", json={"seconds": 3600})
         expired = client.get("/api/task/", headers=token)
-    assert (expired.status_code, expired.json()["detail"]) == (403, "Authentication credentials were not provided.")
+    assert (expired.status_code, expired.json()["detail"]) == (
+        403,
+        "Authentication credentials were not provided.",
+    )
 
 
 def test_logout_ends_the_token(live_server: LiveServer) -> None:
     with live_server.client() as client:
-        token = client.post("/api/accounts/login/", json={"username": "bob", "password": "bob"}).json()["token"]
+        token = client.post(
+            "/api/accounts/login/", json={"username": "bob", "password": "bob"}
+        ).json()["token"]
         headers = {"Authorization": f"Token {token}"}
         assert client.get("/api/accounts/logout/", headers=headers).json() == {"detail": "Bye."}
         assert client.get("/api/task/", headers=headers).json() == {"detail": "Invalid token."}
@@ -177,15 +200,40 @@ def test_logout_ends_the_token(live_server: LiveServer) -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ({"username": "alice", "password": "nope"}, {"detail": "Unable to log in with provided credentials."}),
+        (
+            {"username": "alice", "password": "nope"},
+            {"detail": "Unable to log in with provided credentials."},
+        ),
         ({"username": "alice"}, {"detail": {"password": ["This field is required."]}}),
-        ({}, {"detail": {"username": ["This field is required."], "password": ["This field is required."]}}),
-        (None, {"detail": {"username": ["This field is required."], "password": ["This field is required."]}}),
+        (
+            {},
+            {
+                "detail": {
+                    "username": ["This field is required."],
+                    "password": ["This field is required."],
+                }
+            },
+        ),
+        (
+            None,
+            {
+                "detail": {
+                    "username": ["This field is required."],
+                    "password": ["This field is required."],
+                }
+            },
+        ),
     ],
 )
-def test_failed_login_is_400_in_the_real_shape(live_server: LiveServer, body: object, expected: object) -> None:
+def test_failed_login_is_400_in_the_real_shape(
+    live_server: LiveServer, body: object, expected: object
+) -> None:
     with live_server.client() as client:
-        response = client.post("/api/accounts/login/", json=body) if body is not None else client.post("/api/accounts/login/")
+        response = (
+            client.post("/api/accounts/login/", json=body)
+            if body is not None
+            else client.post("/api/accounts/login/")
+        )
     assert (response.status_code, response.json()) == (400, expected)
 
 
@@ -198,7 +246,9 @@ def test_throttle_answers_429_with_retry_after_once_the_rate_is_used_up() -> Non
     throttled = answers[-1]
     wait = int(throttled.headers["retry-after"])
     assert 0 < wait <= 60
-    assert throttled.json() == {"detail": f"Request was throttled. Expected available in {wait} seconds."}
+    assert throttled.json() == {
+        "detail": f"Request was throttled. Expected available in {wait} seconds."
+    }
     assert other_user.status_code == 200
 
 
@@ -217,7 +267,9 @@ def test_validation_errors_are_never_problem_json(live_server: LiveServer) -> No
             {
                 "status": ["Select a valid choice. FOO is not one of the available choices."],
                 "hide_auto": ["Must be a valid boolean."],
-                "date_from": ["Date has wrong format. Use one of these formats instead: YYYY[-MM[-DD]]."],
+                "date_from": [
+                    "Date has wrong format. Use one of these formats instead: YYYY[-MM[-DD]]."
+                ],
             },
         ),
         (404, {"detail": "Invalid page."}),
@@ -232,9 +284,15 @@ def test_validation_errors_are_never_problem_json(live_server: LiveServer) -> No
     "content",
     [b"\xff\xfe\xfd", b"{not json", b"[1, 2]", b'{"force": "yes"}', b'"force"'],
 )
-def test_a_malformed_cancel_is_refused_and_changes_nothing(live_server: LiveServer, content: bytes) -> None:
+def test_a_malformed_cancel_is_refused_and_changes_nothing(
+    live_server: LiveServer, content: bytes
+) -> None:
     with live_server.client("alice") as client:
-        response = client.put(f"/api/task/{PENDING}/cancel/", content=content, headers={"Content-Type": "application/json"})
+        response = client.put(
+            f"/api/task/{PENDING}/cancel/",
+            content=content,
+            headers={"Content-Type": "application/json"},
+        )
         status = client.get(f"/api/task/{PENDING}/status/")
     assert response.status_code == 400
     assert set(response.json()) <= {"detail", "force", "non_field_errors"}
@@ -243,7 +301,11 @@ def test_a_malformed_cancel_is_refused_and_changes_nothing(live_server: LiveServ
 
 def test_login_with_a_body_that_is_not_utf8_is_a_clear_400(live_server: LiveServer) -> None:
     with live_server.client() as client:
-        response = client.post("/api/accounts/login/", content=b"\xc3\x28", headers={"Content-Type": "application/json"})
+        response = client.post(
+            "/api/accounts/login/",
+            content=b"\xc3\x28",
+            headers={"Content-Type": "application/json"},
+        )
     assert response.status_code == 400
     assert response.json()["detail"].startswith("JSON parse error")
 

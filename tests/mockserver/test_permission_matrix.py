@@ -26,18 +26,33 @@ BOBS = "4e4d1-2c8e5f19-3a7d-4e62-9c01"
 READS = {
     "taskList": ("GET", "/api/task/", None, (200, 200, 200, 200, 200, 403, 403)),
     "taskDetails": ("GET", f"/api/task/{PENDING}/", None, (200, 200, 200, 403, 403, 403, 403)),
-    "taskStatus": ("GET", f"/api/task/{SUCCEEDED}/status/", None, (200, 200, 200, 403, 403, 403, 403)),
+    "taskStatus": (
+        "GET",
+        f"/api/task/{SUCCEEDED}/status/",
+        None,
+        (200, 200, 200, 403, 403, 403, 403),
+    ),
     "taskState": ("GET", f"/api/task/{STARTED}/state/", None, (201, 201, 201, 403, 403, 403, 403)),
     "taskDone": ("GET", f"/api/task/{FAILED}/done/", None, (400, 400, 400, 403, 403, 403, 403)),
     "taskLog": ("GET", "/api/task/log/?page=1", None, (200, 200, 200, 200, 200, 403, 403)),
     "taskLogStats": ("GET", "/api/task/log/stats/", None, (200, 200, 403, 403, 200, 403, 403)),
-    "login": ("POST", "/api/accounts/login/", {"username": "alice", "password": "x"}, (400, 400, 400, 400, 400, 400, 403)),
+    "login": (
+        "POST",
+        "/api/accounts/login/",
+        {"username": "alice", "password": "x"},
+        (400, 400, 400, 400, 400, 400, 403),
+    ),
     "logout": ("GET", "/api/accounts/logout/", None, (200, 200, 200, 200, 200, 403, 403)),
 }
 #: Operations that change a task: each case gets a fresh server.
 WRITES = {
     "taskCancel": ("PUT", f"/api/task/{BOBS}/cancel/", None, (410, 410, 403, 410, 403, 403, 403)),
-    "taskDelete": ("DELETE", f"/api/task/{BOBS}/", {"force": True}, (200, 403, 403, 403, 403, 403, 403)),
+    "taskDelete": (
+        "DELETE",
+        f"/api/task/{BOBS}/",
+        {"force": True},
+        (200, 403, 403, 403, 403, 403, 403),
+    ),
 }
 
 
@@ -56,7 +71,12 @@ def cases(table: dict[str, tuple[str, str, object, tuple[int, ...]]]) -> Iterato
 
 
 def test_the_matrix_covers_every_operation_of_the_spec() -> None:
-    spec_operations = {op["operationId"] for item in load_spec()["paths"].values() for op in item.values() if isinstance(op, dict) and "operationId" in op}
+    spec_operations = {
+        op["operationId"]
+        for item in load_spec()["paths"].values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
     assert set(READS) | set(WRITES) == spec_operations
 
 
@@ -66,16 +86,22 @@ def shared_server() -> Iterator[LiveServer]:
 
 
 @pytest.mark.parametrize(("method", "path", "body", "caller", "status"), cases(READS))
-def test_reads(shared_server: LiveServer, method: str, path: str, body: object, caller: str, status: int) -> None:
+def test_reads(
+    shared_server: LiveServer, method: str, path: str, body: object, caller: str, status: int
+) -> None:
     with shared_server.client() as client:
         response = client.request(method, path, json=body, headers=headers_of(caller))
     assert response.status_code == status, response.text
 
 
 @pytest.mark.parametrize(("method", "path", "body", "caller", "status"), cases(WRITES))
-def test_writes(live_server: LiveServer, method: str, path: str, body: object, caller: str, status: int) -> None:
+def test_writes(
+    live_server: LiveServer, method: str, path: str, body: object, caller: str, status: int
+) -> None:
     with live_server.client() as client:
         response = client.request(method, path, json=body, headers=headers_of(caller))
-        state = client.get(f"/api/task/{BOBS}/status/", headers=headers_of("admin")).json()["status"]
+        state = client.get(f"/api/task/{BOBS}/status/", headers=headers_of("admin")).json()[
+            "status"
+        ]
     assert response.status_code == status, response.text
     assert state == ("REVOKED" if status in (200, 410) else "STARTED")

@@ -36,21 +36,41 @@ def st() -> str:
 
 
 @pytest.mark.parametrize("user", ["alice", "admin"])
-def test_schemathesis_run_over_http_is_clean(live_server: LiveServer, tmp_path: Path, user: str) -> None:
-    spec_file, config, events = tmp_path / "spec.json", tmp_path / "schemathesis.toml", tmp_path / "events.ndjson"
+def test_schemathesis_run_over_http_is_clean(
+    live_server: LiveServer, tmp_path: Path, user: str
+) -> None:
+    spec_file, config, events = (
+        tmp_path / "spec.json",
+        tmp_path / "schemathesis.toml",
+        tmp_path / "events.ndjson",
+    )
     dump(load_spec(), spec_file)
     config.write_text(CONFIG)
     run = subprocess.run(
         [
-            st(), "--config-file", str(config), "run", str(spec_file),
-            "--url", f"{live_server.url}/api",
-            "-H", f"ES-API-KEY: demo-{user}-key",
-            "--phases", "examples,coverage,fuzzing",
-            "--checks", CHECKS,
-            "--max-examples", "30",
-            "--seed", "7",
-            "--generation-database", "none",
-            "--report", "ndjson", "--report-ndjson-path", str(events),
+            st(),
+            "--config-file",
+            str(config),
+            "run",
+            str(spec_file),
+            "--url",
+            f"{live_server.url}/api",
+            "-H",
+            f"ES-API-KEY: demo-{user}-key",
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--checks",
+            CHECKS,
+            "--max-examples",
+            "30",
+            "--seed",
+            "7",
+            "--generation-database",
+            "none",
+            "--report",
+            "ndjson",
+            "--report-ndjson-path",
+            str(events),
         ],
         capture_output=True,
         text=True,
@@ -58,7 +78,9 @@ def test_schemathesis_run_over_http_is_clean(live_server: LiveServer, tmp_path: 
     )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     statuses = [int(s) for s in _statuses(events)]
-    assert sum(200 <= s < 300 for s in statuses) > 50, "the run must reach the API, not just its 403s"
+    assert sum(200 <= s < 300 for s in statuses) > 50, (
+        "the run must reach the API, not just its 403s"
+    )
 
 
 def _statuses(events: Path) -> list[str]:

@@ -83,13 +83,14 @@ class ReferenceServer:
 
 def build_deployment(settings: Settings) -> tuple[Deployment, ControlledClock]:
     """The deployment the settings describe, with the demo world if the store is empty."""
-    start = settings.start or datetime.now(UTC)
-    clock = ControlledClock(start, scale=settings.scale)
+    clock = ControlledClock(settings.start or datetime.now(UTC), scale=settings.scale)
     store = Store(settings.db)
-    if not store.dcs():
-        populate(store, clock.now(), seed=settings.seed, tasks=settings.history)
-    elif settings.start is None and (built := store.get_meta("clock_at")):
-        clock = ControlledClock(max(datetime.fromisoformat(built), start), scale=settings.scale)
+    if store.dcs():
+        # A reused file keeps its tasks at their absolute times: those running when the server
+        # stopped have ended since, and log their end on the first call. New ids must not
+        # repeat the previous run's, so they are not seeded.
+        return Deployment(store, clock, rng=Random()), clock
+    populate(store, clock.now(), seed=settings.seed, tasks=settings.history)
     return Deployment(store, clock, rng=Random(settings.seed)), clock
 
 

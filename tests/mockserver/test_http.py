@@ -338,3 +338,17 @@ def test_spec_and_swagger_ui_are_served(live_server: LiveServer) -> None:
     assert spec.status_code == 200 and "/task/{task_id}/status/" in spec.json()["paths"]
     assert ui.status_code == 200 and "swagger" in ui.text.lower()
     assert control_spec.json()["info"]["title"] == "Reference server control API"
+
+
+def test_a_malformed_delete_is_refused_and_the_task_keeps_running(live_server: LiveServer) -> None:
+    bobs = "4e4d1-2c8e5f19-3a7d-4e62-9c01"
+    with live_server.client("admin") as client:
+        response = client.request(
+            "DELETE",
+            f"/api/task/{bobs}/",
+            content=b"\x80force",
+            headers={"Content-Type": "application/json"},
+        )
+        status = client.get(f"/api/task/{bobs}/status/")
+    assert response.status_code == 400 and response.json()["detail"].startswith("JSON parse error")
+    assert status.json()["status"] == "STARTED"

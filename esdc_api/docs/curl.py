@@ -13,11 +13,9 @@ _LEFT_OUT = {"host", "accept-encoding", "connection", "user-agent", "content-len
 
 
 def curl_command(exchange: Exchange) -> str:
-    """``exchange``'s request as a curl command, one option per line."""
-    parts = ["curl"]
-    if exchange.method != "GET" or exchange.request_body:
-        parts.append(f"-X {exchange.method}")
-    parts.append(shlex.quote(exchange.url))
+    """``exchange``'s request as curl: the URL on the first line, then an option a line."""
+    method = f" -X {exchange.method}" if exchange.method != "GET" or exchange.request_body else ""
+    parts = [f"curl{method} {shlex.quote(exchange.url)}"]
     for name, value in exchange.request_headers:
         lowered = name.lower()
         if lowered in _LEFT_OUT or (lowered == "content-type" and not exchange.request_body):

@@ -148,7 +148,7 @@ def _parameters(item: Mapping[str, Any], operation: Mapping[str, Any]) -> list[s
         schema = param.get("schema", {})
         text = to_rst(param.get("description", "")).strip()
         if param.get("required") and where == "path":
-            text = f"**required** - {text}"
+            text = _join("**required** -", text) if text else "**required**"
         text = _join(text, _constraints(schema))
         lines += _field(f"{field} {name}", text)
         if field != "reqheader":
@@ -168,12 +168,27 @@ def _request_body(operation: Mapping[str, Any]) -> list[str]:
     for name, prop in merged_properties(schema).items():
         text = to_rst(prop.get("description", "")).strip()
         if name in required:
-            text = f"**required** - {text}"
+            text = _join("**required** -", text) if text else "**required**"
         lines += _field(f"reqjson {json_type(prop)} {name}", _join(text, _constraints(prop)))
     if lines:
         need = "required" if body.get("required") else "optional"
         lines = [f"The request body, a JSON object, is {need}.", ""] + lines
-    return lines + ([""] if lines else [])
+    return lines + ([""] if lines else []) + _body_examples(body)
+
+
+def _body_examples(body: Mapping[str, Any]) -> list[str]:
+    """The spec's examples of a request body, as JSON blocks under their summaries."""
+    media = body.get("content", {}).get("application/json", {})
+    examples = dict(media.get("examples", {}))
+    if "example" in media:
+        examples["example"] = {"value": media["example"]}
+    lines: list[str] = []
+    for example in examples.values():
+        summary = example.get("summary", "")
+        lines += [f"Example request body{f': {inline_to_rst(summary)}' if summary else ''}:", ""]
+        lines += [".. code-block:: json", ""]
+        lines += _indent(json.dumps(example.get("value"), indent=4).splitlines(), 3) + [""]
+    return lines
 
 
 def _responses(operation: Mapping[str, Any]) -> list[str]:

@@ -76,7 +76,6 @@ class NewTask:
     outcome: Outcome = Outcome.SUCCESS
     result: Any = None
     detail: str = ""
-    start_detail: str = ""
     task_id: str | None = None
 
 
@@ -98,6 +97,11 @@ def log_entry(task: Task, status: LogStatus, at: datetime, detail: str) -> LogEn
         msg=task.msg,
         detail=detail,
     )
+
+
+def start_entry(task: Task) -> LogEntry:
+    """The entry a task writes when it is created."""
+    return log_entry(task, LogStatus.PENDING, task.created_at, task.start_detail())
 
 
 def final_entry(task: Task) -> LogEntry:
@@ -161,10 +165,10 @@ class Deployment:
     def login(self, username: str, password: str) -> Token:
         """Open a session: a new token, which replaces the user's previous one."""
         user = self._by_name.get(username)
-        if user is None or not secrets.compare_digest(user.password, password):
+        if user is None or not secrets.compare_digest(user.password.encode(), password.encode()):
             raise LoginFailed()
         self._with_api_access(user)
-        token = Token("%040x" % self.rng.getrandbits(160), user.id, self.now())
+        token = Token(f"{self.rng.getrandbits(160):040x}", user.id, self.now())
         self.store.save_token(token)
         return token
 
@@ -196,7 +200,12 @@ class Deployment:
         else:
             task_id = str(
                 new_task_id(
-                    new.creator.id, new.owner_id, new.dc_id, type=new.type, group=new.group, rng=self.rng
+                    new.creator.id,
+                    new.owner_id,
+                    new.dc_id,
+                    type=new.type,
+                    group=new.group,
+                    rng=self.rng,
                 )
             )
         started = now + timedelta(seconds=new.queued)
@@ -217,7 +226,7 @@ class Deployment:
         )
         with self.store.transaction():
             self.store.add_task(task)
-            self.store.add_log_entries([log_entry(task, LogStatus.PENDING, now, new.start_detail)])
+            self.store.add_log_entries([start_entry(task)])
         return task
 
     def settle(self) -> None:

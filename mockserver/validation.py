@@ -24,8 +24,9 @@ from datetime import date
 from http import HTTPStatus
 from typing import Any
 
-from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from connexion.datastructures import MediaTypeDict
+from connexion.json_schema import Draft4RequestValidator
+from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, FormatChecker, ValidationError
 from starlette.datastructures import Headers
 from starlette.requests import Request as StarletteRequest
@@ -173,7 +174,9 @@ class EsdcJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         try:
             length = int(Headers(scope=scope).get("content-length", 0))
         except ValueError:
-            raise ParseError("JSON parse error - the Content-Length header is not a number") from None
+            raise ParseError(
+                "JSON parse error - the Content-Length header is not a number"
+            ) from None
         if not length and self._required:
             self._validate({})  # names each missing field, as the real forms do
         return await super().wrap_receive(receive, scope=scope)  # type: ignore[no-any-return]
@@ -199,11 +202,17 @@ class EsdcJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
                 {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {name}."]}
             )
         errors: dict[str, list[str]] = {}
-        for error in Draft4Validator(self._schema, format_checker=_FORMATS).iter_errors(body):
+        for error in Draft4RequestValidator(self._schema, format_checker=_FORMATS).iter_errors(
+            body
+        ):
             if error.validator == "required":
                 for name in error.validator_value:
                     if name not in body:
-                        errors.setdefault(name, []).append("This field is required.")
+                        errors[name] = ["This field is required."]
+            elif error.validator == "additionalProperties" and not error.path:
+                allowed = set(error.schema.get("properties", {}))
+                for name in sorted(set(body) - allowed):
+                    errors[name] = ["This field is not allowed."]
             elif error.path:
                 name = str(error.path[0])
                 errors.setdefault(name, []).append(_message(error, error.instance))

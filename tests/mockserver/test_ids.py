@@ -8,7 +8,13 @@ from mockserver.ids import TaskGroup, TaskType, dummy_group, new_task_id, parse
 def test_modern_id_parses_into_its_parts() -> None:
     tid = parse("3e4d1-8c2f4a17-5b3e-4d21-a9f0")
     assert tid is not None
-    assert (tid.creator, tid.type, tid.owner, tid.group, tid.dc) == (3, TaskType.EXEC, 4, TaskGroup.DC_BOUND, 1)
+    assert (tid.creator, tid.type, tid.owner, tid.group, tid.dc) == (
+        3,
+        TaskType.EXEC,
+        4,
+        TaskGroup.DC_BOUND,
+        1,
+    )
     assert str(tid) == "3e4d1-8c2f4a17-5b3e-4d21-a9f0"
 
 
@@ -51,7 +57,13 @@ def test_dummy_ids_carry_the_md5_of_the_creator() -> None:
 
 @pytest.mark.parametrize(
     ("task_id", "log_type"),
-    [("1d1d1-4b48594c-2d77-4b72-a1e1", 0), ("1e1d1-4b48594c-2d77-4b72-a1e1", 1), ("7a1d1-4b48594c-2d77-4b72-a1e1", 2), ("1e1u1-4b48594c-2d77-4b72-a1e1", 101), ("1f1u1-4b48594c-2d77-4b72-a1e1", 105)],
+    [
+        ("1d1d1-4b48594c-2d77-4b72-a1e1", 0),
+        ("1e1d1-4b48594c-2d77-4b72-a1e1", 1),
+        ("7a1d1-4b48594c-2d77-4b72-a1e1", 2),
+        ("1e1u1-4b48594c-2d77-4b72-a1e1", 101),
+        ("1f1u1-4b48594c-2d77-4b72-a1e1", 105),
+    ],
 )
 def test_log_task_type_is_group_times_100_plus_type_index(task_id: str, log_type: int) -> None:
     tid = parse(task_id)

@@ -27,9 +27,9 @@ def make_task(**overrides: object) -> Task:
 
 
 def test_state_table_is_the_specs() -> None:
-    spec_table = load_spec()["paths"]["/task/{task_id}/status/"]["get"]["responses"]["200"]["content"][
-        "application/json"
-    ]["schema"]["allOf"][0]["properties"]["status"]["x-http-status"]
+    spec_table = load_spec()["paths"]["/task/{task_id}/status/"]["get"]["responses"]["200"][
+        "content"
+    ]["application/json"]["schema"]["allOf"][0]["properties"]["status"]["x-http-status"]
     assert {str(state): int(code) for state, code in HTTP_STATUS.items()} == spec_table
     assert [str(s) for s in TaskState] == list(spec_table)
 

@@ -166,7 +166,7 @@ def _request_body(operation: Mapping[str, Any]) -> list[str]:
     lines = []
     required = set(schema.get("required", []))
     for name, prop in merged_properties(schema).items():
-        text = to_rst(prop.get("description", "")).strip()
+        text = _describe(prop)
         if name in required:
             text = _join("**required** -", text) if text else "**required**"
         lines += _field(f"reqjson {json_type(prop)} {name}", _join(text, _constraints(prop)))
@@ -217,10 +217,19 @@ def _response_fields(responses: Mapping[str, Any]) -> list[str]:
         for name, prop in fields.items():
             lines += _field(
                 f"resjson {json_type(prop)} {name}",
-                _join(to_rst(prop.get("description", "")).strip(), _constraints(prop)),
+                _join(_describe(prop), _constraints(prop)),
             )
         return lines
     return []
+
+
+def _describe(prop: Mapping[str, Any]) -> str:
+    """A field's description; for a named schema (one with a title) its first sentence only,
+    since the same schema describes itself in full wherever it stands on its own."""
+    text = str(prop.get("description", "")).strip()
+    if "title" in prop and ". " in text:
+        text = text[: text.index(". ") + 1]
+    return to_rst(text).strip()
 
 
 def merged_properties(schema: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -161,7 +161,8 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     "--docs-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
-    help="A built docs site to serve under /docs/.",
+    help="A built docs site to serve under /docs/ [default: build/docs/html, where "
+    "'esdc-api docs' writes it, when it exists].",
 )
 @click.option("--spec", "spec_path", type=SpecPath(), default=None, help="The spec's root file.")
 @click.option(
@@ -179,9 +180,12 @@ def serve(**options: Any) -> None:
     """
     from datetime import UTC
 
+    from esdc_api.docs.build import DEFAULT_OUTPUT
     from mockserver.server import run
     from mockserver.settings import Settings
 
+    if options["docs_dir"] is None and DEFAULT_OUTPUT.is_dir():
+        options["docs_dir"] = DEFAULT_OUTPUT
     start = options.pop("start")
     if start is not None and start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
@@ -190,6 +194,36 @@ def serve(**options: Any) -> None:
         run(Settings(start=start, **options))
     except SpecError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Folder to write the HTML site to [default: build/docs/html, which 'esdc-api serve' "
+    "serves under /docs/].",
+)
+@click.option("--spec", "spec_path", type=SpecPath(), default=None, help="The spec's root file.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+def docs(output: Path | None, spec_path: Path | None, quiet: bool) -> None:
+    """Build the API docs from the spec, running every es example against the reference server.
+
+    The build fails, naming the endpoint and the es command, when an example's answer has
+    another status than its x-es-examples entry promises or does not match the spec's response
+    schema. Every Sphinx warning is an error.
+    """
+    from sphinx.errors import SphinxError
+
+    from esdc_api.docs.build import DEFAULT_OUTPUT, build
+
+    try:
+        status = None if quiet else sys.stdout
+        index = build(output or DEFAULT_OUTPUT, spec_path=spec_path, status=status)
+    except (SphinxError, SpecError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {index}", err=True)
 
 
 def main() -> None:

@@ -66,7 +66,7 @@ DEFECTS = [
     Defect(
         "example-breaking-uri-format",
         "examples/tasklog.yaml",
-        "next: https://my.erigones.com/api/task/log/?page=4",
+        "next: https://my.erigones.com/api/task/log/?page=5",
         "next: not a URL",
         "openapi/examples/tasklog.yaml#/LogPageMiddle/value/next: [example]",
         "'not a URL' is not a 'uri'",

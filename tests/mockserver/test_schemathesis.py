@@ -75,6 +75,7 @@ def test_schemathesis_run_over_http_is_clean(
         capture_output=True,
         text=True,
         timeout=300,
+        cwd=tmp_path,  # schemathesis keeps a crash cache in the working directory
     )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     statuses = [int(s) for s in _statuses(events)]

@@ -15,7 +15,10 @@ from typing import Any
 import click
 
 from esdc_api import __version__
-from esdc_api.errors import SpecError
+from esdc_api.errors import ExternalToolError, SpecError, SpecNotFound
+
+#: The exit status of ``esdc-api lint`` when the spec has errors (2 is a usage error).
+EXIT_PROBLEMS = 1
 
 
 class SpecPath(click.Path):
@@ -50,18 +53,63 @@ def bundle(output: Path, spec_path: Path | None) -> None:
     from esdc_api import spec as spec_module
 
     if output.suffix not in {".json", ".yaml", ".yml"}:
-        raise click.BadParameter("name the file .json, .yaml or .yml", param_hint="'-o'")
+        raise click.BadParameter(
+            f"cannot tell the format of {output.name!r}: name the file .json, .yaml or .yml",
+            param_hint="'-o' / '--output'",
+        )
     try:
         document = spec_module.load_spec(spec_path)
         spec_module.dump(document, output)
-    except SpecError as exc:
+    except SpecNotFound as exc:
         raise click.ClickException(str(exc)) from exc
+    except SpecError as exc:
+        raise click.ClickException(f"{exc}\n`esdc-api lint` shows where.") from exc
     click.echo(f"wrote {output} ({len(spec_module.operations(document))} operations)", err=True)
 
 
 @cli.command()
+@click.argument("spec", type=SpecPath(), required=False)
+@click.option(
+    "--external",
+    is_flag=True,
+    help="Also run Spectral and Redocly (from node_modules/.bin, see package.json) on the bundle.",
+)
+@click.pass_context
+def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
+    """Check the spec and list every problem, each at its source file and JSON pointer.
+
+    \b
+    SPEC is the spec's root file: by default $ESDC_SPEC or the project's openapi/openapi.yaml.
+    Exit status: 0 when there are no errors, 1 when there are, 2 on a usage error.
+    """
+    from esdc_api import lint as lint_module
+    from esdc_api import spec as spec_module
+
+    root = spec if spec is not None else spec_module.default_spec_path()
+    if not root.is_file():
+        raise click.ClickException(str(SpecNotFound(root)))
+    try:
+        report = lint_module.lint(root, external=external)
+    except ExternalToolError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for problem in report.problems:
+        click.echo(str(problem))
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(report.summary())
+    if report.errors:
+        ctx.exit(EXIT_PROBLEMS)
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port; 0 picks a free one.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port; 0 picks a free one.",
+)
 @click.option(
     "--db",
     default=":memory:",
@@ -69,16 +117,61 @@ def bundle(output: Path, spec_path: Path | None) -> None:
     help="SQLite file for the state. A file with a world in it is reused as it is; otherwise "
     "the demo world is built into it.",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the demo world and of new ids.")
-@click.option("--history", default=400, show_default=True, type=click.IntRange(0, 2_000_000), help="Finished tasks in the demo world's day of history (two log entries each).")
-@click.option("--at", "start", type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]), default=None, help="Start the clock at this time (UTC unless an offset is given) instead of now.")
-@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(0, 10_000), help="Clock speed: 1 real time, 60 a minute per second, 0 frozen.")
-@click.option("--throttle/--no-throttle", default=True, show_default=True, help="Apply the real rate limits (45/min per user, 30/min per anonymous IP).")
-@click.option("--cors-origin", "cors_origins", multiple=True, default=["*"], show_default=True, help="Origin a browser app may call from; repeat for more; '' turns CORS off.")
-@click.option("--validate-responses", is_flag=True, help="Check every answer against the spec (slower).")
-@click.option("--docs-dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None, help="A built docs site to serve under /docs/.")
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Seed of the demo world and of new ids."
+)
+@click.option(
+    "--history",
+    default=400,
+    show_default=True,
+    type=click.IntRange(0, 2_000_000),
+    help="Finished tasks in the demo world's day of history (two log entries each).",
+)
+@click.option(
+    "--at",
+    "start",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+    default=None,
+    help="Start the clock at this time (UTC unless an offset is given) instead of now.",
+)
+@click.option(
+    "--scale",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0, 10_000),
+    help="Clock speed: 1 real time, 60 a minute per second, 0 frozen.",
+)
+@click.option(
+    "--throttle/--no-throttle",
+    default=True,
+    show_default=True,
+    help="Apply the real rate limits (45/min per user, 30/min per anonymous IP).",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    default=["*"],
+    show_default=True,
+    help="Origin a browser app may call from; repeat for more; '' turns CORS off.",
+)
+@click.option(
+    "--validate-responses", is_flag=True, help="Check every answer against the spec (slower)."
+)
+@click.option(
+    "--docs-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="A built docs site to serve under /docs/ [default: build/docs/html, where "
+    "'esdc-api docs' writes it, when it exists].",
+)
 @click.option("--spec", "spec_path", type=SpecPath(), default=None, help="The spec's root file.")
-@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info", show_default=True)
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+)
 def serve(**options: Any) -> None:
     """Run the reference server: the task API of a simulated deployment on 127.0.0.1:8000.
 
@@ -88,9 +181,12 @@ def serve(**options: Any) -> None:
     """
     from datetime import UTC
 
+    from esdc_api.docs.build import DEFAULT_OUTPUT
     from mockserver.server import run
     from mockserver.settings import Settings
 
+    if options["docs_dir"] is None and DEFAULT_OUTPUT.is_dir():
+        options["docs_dir"] = DEFAULT_OUTPUT
     start = options.pop("start")
     if start is not None and start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
@@ -227,6 +323,36 @@ def check(url: str | None, pytest_args: tuple[str, ...], **options: Any) -> None
     args += [f"--esdc-allow-cancel={task}" for task in options.pop("allow_cancel")]
     args += [f"{flags[name]}={value}" for name, value in options.items() if value is not None]
     raise SystemExit(int(pytest.main([*args, *pytest_args])))
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Folder to write the HTML site to [default: build/docs/html, which 'esdc-api serve' "
+    "serves under /docs/].",
+)
+@click.option("--spec", "spec_path", type=SpecPath(), default=None, help="The spec's root file.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only warnings and errors.")
+def docs(output: Path | None, spec_path: Path | None, quiet: bool) -> None:
+    """Build the API docs from the spec, running every es example against the reference server.
+
+    The build fails, naming the endpoint and the es command, when an example's answer has
+    another status than its x-es-examples entry promises or does not match the spec's response
+    schema. Every Sphinx warning is an error.
+    """
+    from sphinx.errors import SphinxError
+
+    from esdc_api.docs.build import DEFAULT_OUTPUT, build
+
+    try:
+        status = None if quiet else sys.stdout
+        index = build(output or DEFAULT_OUTPUT, spec_path=spec_path, status=status)
+    except (SphinxError, SpecError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {index}", err=True)
 
 
 def main() -> None:

@@ -66,7 +66,9 @@ def _server_error(request: ConnexionRequest, exc: Exception) -> ConnexionRespons
 class ReferenceServer:
     """The reference server as an ASGI application, with its deployment at hand for tests."""
 
-    def __init__(self, asgi: ASGIApp, deployment: Deployment, clock: ControlledClock, settings: Settings) -> None:
+    def __init__(
+        self, asgi: ASGIApp, deployment: Deployment, clock: ControlledClock, settings: Settings
+    ) -> None:
         self.asgi = asgi
         self.deployment = deployment
         self.clock = clock
@@ -81,17 +83,20 @@ class ReferenceServer:
 
 def build_deployment(settings: Settings) -> tuple[Deployment, ControlledClock]:
     """The deployment the settings describe, with the demo world if the store is empty."""
-    start = settings.start or datetime.now(UTC)
-    clock = ControlledClock(start, scale=settings.scale)
+    clock = ControlledClock(settings.start or datetime.now(UTC), scale=settings.scale)
     store = Store(settings.db)
-    if not store.dcs():
-        populate(store, clock.now(), seed=settings.seed, tasks=settings.history)
-    elif settings.start is None and (built := store.get_meta("clock_at")):
-        clock = ControlledClock(max(datetime.fromisoformat(built), start), scale=settings.scale)
+    if store.dcs():
+        # A reused file keeps its tasks at their absolute times: those running when the server
+        # stopped have ended since, and log their end on the first call. New ids must not
+        # repeat the previous run's, so they are not seeded.
+        return Deployment(store, clock, rng=Random()), clock
+    populate(store, clock.now(), seed=settings.seed, tasks=settings.history)
     return Deployment(store, clock, rng=Random(settings.seed)), clock
 
 
-def create_app(settings: Settings | None = None, *, spec: dict[str, Any] | None = None) -> ReferenceServer:
+def create_app(
+    settings: Settings | None = None, *, spec: dict[str, Any] | None = None
+) -> ReferenceServer:
     """The reference server for ``settings``.
 
     :param spec: the bundled task API spec; by default the project's (or ``settings.spec_path``).
@@ -156,7 +161,13 @@ def create_app(settings: Settings | None = None, *, spec: dict[str, Any] | None 
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
             allow_headers=["ES-API-KEY", "Authorization", "Content-Type", "Accept", "ES-STREAM"],
-            expose_headers=["es_version", "es_username", "es_dc", "es_task_response", "Retry-After"],
+            expose_headers=[
+                "es_version",
+                "es_username",
+                "es_dc",
+                "es_task_response",
+                "Retry-After",
+            ],
             max_age=600,
         )
     return ReferenceServer(asgi, deployment, clock, settings)
@@ -165,7 +176,12 @@ def create_app(settings: Settings | None = None, *, spec: dict[str, Any] | None 
 def _serve_docs(app: connexion.AsyncApp, docs_dir: Path) -> None:
     from starlette.staticfiles import StaticFiles
 
-    app.add_middleware(_Mount, position=MiddlewarePosition.BEFORE_EXCEPTION, prefix="/docs", app_=StaticFiles(directory=docs_dir, html=True))
+    app.add_middleware(
+        _Mount,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        prefix="/docs",
+        app_=StaticFiles(directory=docs_dir, html=True),
+    )
 
 
 class _Mount:
@@ -178,6 +194,10 @@ class _Mount:
         path = scope.get("path", "")
         if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
             rest = path[len(self.prefix) :] or "/"
-            await self.mounted({**scope, "path": rest, "root_path": scope.get("root_path", "") + self.prefix}, receive, send)
+            await self.mounted(
+                {**scope, "path": rest, "root_path": scope.get("root_path", "") + self.prefix},
+                receive,
+                send,
+            )
             return
         await self.app(scope, receive, send)

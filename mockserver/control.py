@@ -12,6 +12,7 @@ from mockserver.clock import ControlledClock
 from mockserver.demo_data import ROLES, populate
 from mockserver.deployment import Deployment, NewTask
 from mockserver.errors import ApiError, NotFound
+from mockserver.handlers import handler_for
 from mockserver.ids import TaskGroup, TaskType
 from mockserver.lifecycle import Outcome, Task, TaskObject
 from mockserver.responses import json_response
@@ -24,21 +25,28 @@ class ControlError(ApiError):
 class Control:
     """Handlers of the control API for one deployment."""
 
-    def __init__(self, deployment: Deployment, clock: ControlledClock, *, seed: int, history: int) -> None:
+    def __init__(
+        self, deployment: Deployment, clock: ControlledClock, *, seed: int, history: int
+    ) -> None:
         self.deployment = deployment
-        self.world_clock = clock
+        self.clock = clock
         self.seed = seed
         self.history = history
 
     def resolve(self, operation_id: str) -> Any:
-        return getattr(self, operation_id)
+        """Connexion's function resolver: the handler for ``operation_id``."""
+        return handler_for(self, operation_id)
 
     @staticmethod
     def _json(status: HTTPStatus, body: Any) -> Response:
         return json_response(status, body, accept=request.headers.get("accept"))
 
     def _clock(self) -> dict[str, Any]:
-        return {"now": self.world_clock.now().isoformat(), "scale": self.world_clock.scale, "frozen": self.world_clock.frozen}
+        return {
+            "now": self.clock.now().isoformat(),
+            "scale": self.clock.scale,
+            "frozen": self.clock.frozen,
+        }
 
     def _accounts(self) -> list[dict[str, Any]]:
         return [
@@ -56,7 +64,7 @@ class Control:
 
     def _overview(self) -> dict[str, Any]:
         self.deployment.settle()
-        store, now = self.deployment.store, self.world_clock.now()
+        store, now = self.deployment.store, self.clock.now()
         running = sum(len(store.running_task_ids(now, dc, None)) for dc in self.deployment.dcs)
         return {
             "clock": self._clock(),
@@ -77,24 +85,29 @@ class Control:
         body = body or {}
         store = self.deployment.store
         store.clear()
-        populate(store, self.world_clock.now(), seed=body.get("seed", self.seed), tasks=body.get("history", self.history))
+        populate(
+            store,
+            self.clock.now(),
+            seed=body.get("seed", self.seed),
+            tasks=body.get("history", self.history),
+        )
         self.deployment.reload_accounts()
         return self._json(HTTPStatus.OK, self._overview())
 
-    async def clock(self) -> Response:
+    async def showClock(self) -> Response:
         return self._json(HTTPStatus.OK, self._clock())
 
     async def advanceClock(self, body: dict[str, Any]) -> Response:
-        self.world_clock.advance(body["seconds"])
+        self.clock.advance(body["seconds"])
         self.deployment.settle()
         return self._json(HTTPStatus.OK, self._clock())
 
     async def freezeClock(self) -> Response:
-        self.world_clock.freeze()
+        self.clock.freeze()
         return self._json(HTTPStatus.OK, self._clock())
 
     async def runClock(self, body: Any = None) -> Response:
-        self.world_clock.set_scale((body or {}).get("scale", 1))
+        self.clock.set_scale((body or {}).get("scale", 1))
         return self._json(HTTPStatus.OK, self._clock())
 
     async def createTask(self, body: dict[str, Any]) -> Response:
@@ -120,7 +133,9 @@ class Control:
         dc_name = body.get("dc")
         dcs = {dc.name: dc for dc in self.deployment.dcs.values()}
         if dc_name is not None and dc_name not in dcs:
-            raise ControlError(f"dc: no datacenter {dc_name!r}; the datacenters are {', '.join(dcs)}")
+            raise ControlError(
+                f"dc: no datacenter {dc_name!r}; the datacenters are {', '.join(dcs)}"
+            )
         dc = dcs[dc_name] if dc_name else self.deployment.dc_by_id(creator.current_dc)
         obj = body.get("object") or {"type": "vm", "name": "web01.example.com", "alias": "web01"}
         return NewTask(
@@ -142,7 +157,7 @@ class Control:
         )
 
     def _task(self, task: Task) -> dict[str, Any]:
-        now = self.world_clock.now()
+        now = self.clock.now()
         return {
             "task_id": task.id,
             "state": str(task.state(now)),
@@ -153,5 +168,9 @@ class Control:
             "outcome": str(task.outcome),
             "result": task.result,
             "msg": task.msg,
-            "object": {"type": task.object.type, "name": task.object.name, "alias": task.object.alias},
+            "object": {
+                "type": task.object.type,
+                "name": task.object.name,
+                "alias": task.object.alias,
+            },
         }

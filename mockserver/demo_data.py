@@ -15,17 +15,19 @@ from random import Random
 from typing import Any
 
 from mockserver.accounts import SYSTEM_USER_ID, Dc, User
-from mockserver.deployment import final_entry, log_entry
+from mockserver.deployment import final_entry, start_entry
 from mockserver.ids import TaskGroup, TaskType, new_task_id
 from mockserver.lifecycle import Outcome, Task, TaskObject
 from mockserver.store import Store
-from mockserver.tasklog import LogEntry, LogStatus
+from mockserver.tasklog import LogEntry
 
 MAIN, LAB = 1, 2
 DEMO_DCS = (Dc(MAIN, "main", is_default=True), Dc(LAB, "lab"))
 
 
-def _user(id: int, name: str, current: int, dcs: set[int], admin: set[int] = set(), **kw: Any) -> User:
+def _user(
+    id: int, name: str, current: int, dcs: set[int], admin: set[int] | None = None, **kw: Any
+) -> User:
     return User(
         id=id,
         username=name,
@@ -33,7 +35,7 @@ def _user(id: int, name: str, current: int, dcs: set[int], admin: set[int] = set
         api_key=f"demo-{name}-key",
         current_dc=current,
         dcs=frozenset(dcs),
-        admin_dcs=frozenset(admin),
+        admin_dcs=frozenset(admin or ()),
         **kw,
     )
 
@@ -114,31 +116,132 @@ class Operation:
 
 OPERATIONS: dict[str, tuple[Operation, ...]] = {
     "vm": (
-        Operation("Start server", "vm_status", "PUT", (("action", "start"),), (2, 20), "Successfully started VM {name}"),
-        Operation("Stop server", "vm_status", "PUT", (("action", "stop"),), (5, 60), "Successfully stopped VM {name}"),
-        Operation("Reboot server", "vm_status", "PUT", (("action", "reboot"),), (10, 60), "Successfully rebooted VM {name}"),
-        Operation("Update server", "vm_manage", "PUT", (), (10, 120), "Successfully updated VM {name}"),
-        Operation("Create server snapshot", "vm_snapshot", "POST", (("snapname", "manual"),), (3, 30), "Snapshot successfully created"),
-        Operation("Delete server snapshot", "vm_snapshot", "DELETE", (("snapname", "manual"),), (2, 20), "Snapshot successfully deleted"),
-        Operation("Create server backup", "vm_backup", "POST", (("bkpname", "manual"),), (60, 600), "Backup successfully created"),
-        Operation("Migrate server", "vm_migrate", "PUT", (), (60, 600), "Server successfully migrated"),
+        Operation(
+            "Start server",
+            "vm_status",
+            "PUT",
+            (("action", "start"),),
+            (2, 20),
+            "Successfully started VM {name}",
+        ),
+        Operation(
+            "Stop server",
+            "vm_status",
+            "PUT",
+            (("action", "stop"),),
+            (5, 60),
+            "Successfully stopped VM {name}",
+        ),
+        Operation(
+            "Reboot server",
+            "vm_status",
+            "PUT",
+            (("action", "reboot"),),
+            (10, 60),
+            "Successfully rebooted VM {name}",
+        ),
+        Operation(
+            "Update server", "vm_manage", "PUT", (), (10, 120), "Successfully updated VM {name}"
+        ),
+        Operation(
+            "Create server snapshot",
+            "vm_snapshot",
+            "POST",
+            (("snapname", "manual"),),
+            (3, 30),
+            "Snapshot successfully created",
+        ),
+        Operation(
+            "Delete server snapshot",
+            "vm_snapshot",
+            "DELETE",
+            (("snapname", "manual"),),
+            (2, 20),
+            "Snapshot successfully deleted",
+        ),
+        Operation(
+            "Create server backup",
+            "vm_backup",
+            "POST",
+            (("bkpname", "manual"),),
+            (60, 600),
+            "Backup successfully created",
+        ),
+        Operation(
+            "Migrate server", "vm_migrate", "PUT", (), (60, 600), "Server successfully migrated"
+        ),
     ),
     "node": (
-        Operation("Update node", "node_define", "PUT", (), (2, 10), "Successfully updated node {name}", TaskGroup.DC_UNBOUND),
-        Operation("Refresh node", "node_sysinfo", "PUT", (), (5, 30), "Node {name} refreshed", TaskGroup.DC_UNBOUND),
+        Operation(
+            "Update node",
+            "node_define",
+            "PUT",
+            (),
+            (2, 10),
+            "Successfully updated node {name}",
+            TaskGroup.DC_UNBOUND,
+        ),
+        Operation(
+            "Refresh node",
+            "node_sysinfo",
+            "PUT",
+            (),
+            (5, 30),
+            "Node {name} refreshed",
+            TaskGroup.DC_UNBOUND,
+        ),
     ),
     "image": (
         Operation("Import image", "image_manage", "POST", (), (30, 300), "Image {name} imported"),
         Operation("Update image", "image_manage", "PUT", (), (2, 10), "Image {name} updated"),
     ),
-    "subnet": (Operation("Update network", "net_manage", "PUT", (), (1, 5), "Network {name} updated"),),
-    "domain": (Operation("Create DNS record", "dns_record", "POST", (), (1, 5), "Record created in {name}"),),
-    "user": (Operation("Update user", "user_manage", "PUT", (), (1, 3), "User {name} updated", TaskGroup.DC_UNBOUND),),
-    "dc": (Operation("Update datacenter settings", "dc_settings", "PUT", (), (1, 5), "Datacenter {name} updated"),),
+    "subnet": (
+        Operation("Update network", "net_manage", "PUT", (), (1, 5), "Network {name} updated"),
+    ),
+    "domain": (
+        Operation(
+            "Create DNS record", "dns_record", "POST", (), (1, 5), "Record created in {name}"
+        ),
+    ),
+    "user": (
+        Operation(
+            "Update user",
+            "user_manage",
+            "PUT",
+            (),
+            (1, 3),
+            "User {name} updated",
+            TaskGroup.DC_UNBOUND,
+        ),
+    ),
+    "dc": (
+        Operation(
+            "Update datacenter settings",
+            "dc_settings",
+            "PUT",
+            (),
+            (1, 5),
+            "Datacenter {name} updated",
+        ),
+    ),
 }
 AUTO_OPERATIONS = (
-    Operation("Create server snapshot", "vm_snapshot", "POST", (("snapname", "hourly"),), (3, 30), "Snapshot successfully created"),
-    Operation("Create server backup", "vm_backup", "POST", (("bkpname", "daily"),), (60, 600), "Backup successfully created"),
+    Operation(
+        "Create server snapshot",
+        "vm_snapshot",
+        "POST",
+        (("snapname", "hourly"),),
+        (3, 30),
+        "Snapshot successfully created",
+    ),
+    Operation(
+        "Create server backup",
+        "vm_backup",
+        "POST",
+        (("bkpname", "daily"),),
+        (60, 600),
+        "Backup successfully created",
+    ),
 )
 FAILURES = (
     "Got bad return code (1). Error: vmadm: operation timed out",
@@ -170,6 +273,7 @@ def _task(
     task_id: str | None = None,
     queued: float = 1.0,
     runs: float | None = None,
+    params: dict[str, Any] | None = None,
 ) -> Task:
     if runs is None:
         runs = float(rng.randint(*op.seconds))
@@ -181,10 +285,15 @@ def _task(
         else {"returncode": 1, "message": f"{op.msg} failed", "detail": failure}
     )
     started = created + timedelta(seconds=queued)
-    params: dict[str, Any] = dict(op.params)
-    params["hostname" if obj.type in ("vm", "node") else "name"] = obj.name
+    params = {
+        "hostname" if obj.type in ("vm", "node") else "name": obj.name,
+        **dict(op.params),
+        **(params or {}),
+    }
     if task_id is None:
-        task_id = str(new_task_id(creator, owned.owner, owned.dc, type=type, group=op.group, rng=rng))
+        task_id = str(
+            new_task_id(creator, owned.owner, owned.dc, type=type, group=op.group, rng=rng)
+        )
     return Task(
         id=task_id,
         object=obj,
@@ -217,7 +326,11 @@ def history(rng: Random, now: datetime, count: int, span: timedelta) -> Iterator
         if owned.object.type == "vm" and rng.random() < 0.25:
             op, creator, type = rng.choice(AUTO_OPERATIONS), SYSTEM_USER_ID, TaskType.AUTO
         else:
-            op, creator, type = rng.choice(OPERATIONS[owned.object.type]), _creator_of(rng, owned), TaskType.EXEC
+            op, creator, type = (
+                rng.choice(OPERATIONS[owned.object.type]),
+                _creator_of(rng, owned),
+                TaskType.EXEC,
+            )
         roll = rng.random()
         outcome = Outcome.FAILURE if roll < 0.09 else Outcome.SUCCESS
         task = _task(rng, owned, op, creator, created, type=type, outcome=outcome)
@@ -240,15 +353,102 @@ def showcase(rng: Random, now: datetime) -> list[Task]:
     node01 = OTHERS[0]
     s = timedelta(seconds=1)
     tasks = [
-        _task(rng, web01, _op("vm", "Start server"), 3, now - 900 * s, task_id="3e3d1-8c2f4a17-5b3e-4d21-a9f0", runs=9),
-        _task(rng, web01, _op("vm", "Create server snapshot"), 3, now - 117.809446 * s, task_id="3e3d1-4b1d9e06-2c7a-4f83-8e15", queued=1, runs=719),
-        _task(rng, web02, _op("vm", "Start server"), 3, now - 19.517887 * s, task_id="3e3d1-e7a05c3b-9d42-4b6e-a1c8", queued=80, runs=6),
-        _task(rng, web02, _op("vm", "Stop server"), 3, now - 1182.096786 * s, task_id="3e3d1-5d9c2e81-6f0b-4a37-bd94", outcome=Outcome.FAILURE, runs=60),
-        _task(rng, web01, _op("vm", "Create server backup"), 3, now - 2400 * s, task_id="3e3d1-a41f7b3c-0e2d-4c59-8f6a", runs=600),
-        _task(rng, web03, _op("vm", "Update server"), 3, now - 17231.9 * s, task_id="3e3d1-0b6e3f58-4d1c-4a9e-9e27", outcome=Outcome.FAILURE, runs=4),
-        _task(rng, web01, _op("vm", "Create server backup"), SYSTEM_USER_ID, now - 31196.2 * s, type=TaskType.AUTO, task_id="7a3d1-3e9d2b71-6c0f-4b85-a2d6", runs=201),
-        _task(rng, db01, _op("vm", "Migrate server"), 4, now - 300 * s, task_id="4e4d1-2c8e5f19-3a7d-4e62-9c01", runs=1500),
-        _task(rng, node01, Operation("Update node software", "system_node_update", "PUT", (), (600, 600), "Node updated", TaskGroup.DC_BOUND), 1, now - 600 * s, type=TaskType.MGMT, task_id="1m1d1-7b3a9d04-8c1e-4f25-a6d3", runs=2400),
+        _task(
+            rng,
+            web01,
+            _op("vm", "Start server"),
+            3,
+            now - 900 * s,
+            task_id="3e3d1-8c2f4a17-5b3e-4d21-a9f0",
+            runs=9,
+        ),
+        _task(
+            rng,
+            web01,
+            _op("vm", "Create server snapshot"),
+            3,
+            now - 117.809446 * s,
+            task_id="3e3d1-4b1d9e06-2c7a-4f83-8e15",
+            queued=1,
+            runs=719,
+            params={"snapname": "daily", "disk_id": 1},
+        ),
+        _task(
+            rng,
+            web02,
+            _op("vm", "Start server"),
+            3,
+            now - 19.517887 * s,
+            task_id="3e3d1-e7a05c3b-9d42-4b6e-a1c8",
+            queued=80,
+            runs=6,
+        ),
+        _task(
+            rng,
+            web02,
+            _op("vm", "Stop server"),
+            3,
+            now - 1182.096786 * s,
+            task_id="3e3d1-5d9c2e81-6f0b-4a37-bd94",
+            outcome=Outcome.FAILURE,
+            runs=60,
+        ),
+        _task(
+            rng,
+            web01,
+            _op("vm", "Create server backup"),
+            3,
+            now - 2400 * s,
+            task_id="3e3d1-a41f7b3c-0e2d-4c59-8f6a",
+            runs=600,
+        ),
+        _task(
+            rng,
+            web03,
+            _op("vm", "Update server"),
+            3,
+            now - 17231.9 * s,
+            task_id="3e3d1-0b6e3f58-4d1c-4a9e-9e27",
+            outcome=Outcome.FAILURE,
+            runs=4,
+        ),
+        _task(
+            rng,
+            web01,
+            _op("vm", "Create server backup"),
+            SYSTEM_USER_ID,
+            now - 31196.2 * s,
+            type=TaskType.AUTO,
+            task_id="7a3d1-3e9d2b71-6c0f-4b85-a2d6",
+            runs=201,
+        ),
+        _task(
+            rng,
+            db01,
+            _op("vm", "Migrate server"),
+            4,
+            now - 300 * s,
+            task_id="4e4d1-2c8e5f19-3a7d-4e62-9c01",
+            runs=1500,
+        ),
+        _task(
+            rng,
+            node01,
+            Operation(
+                "Update node software",
+                "system_node_update",
+                "PUT",
+                (),
+                (600, 600),
+                "Node updated",
+                TaskGroup.DC_BOUND,
+            ),
+            1,
+            now - 600 * s,
+            type=TaskType.MGMT,
+            task_id="1m1d1-7b3a9d04-8c1e-4f25-a6d3",
+            runs=2400,
+        ),
     ]
     failed = tasks[3]
     failed.result = {
@@ -256,7 +456,11 @@ def showcase(rng: Random, now: datetime) -> list[Task]:
         "message": "Could not stop VM web02.example.com",
         "detail": "Got bad return code (1). Error: vmadm: stop timed out",
     }
-    tasks[5].result = {"returncode": 22, "message": "Update server failed", "detail": "Got bad return code (22). Error: invalid disk size"}
+    tasks[5].result = {
+        "returncode": 22,
+        "message": "Update server failed",
+        "detail": "Got bad return code (22). Error: invalid disk size",
+    }
     revoked = tasks[4]
     revoked.revoked_at = revoked.started_at + timedelta(seconds=240)
     revoked.revoke_detail = "terminated (15)"
@@ -285,13 +489,15 @@ def running(rng: Random, now: datetime) -> list[Task]:
 def entries_of(tasks: list[Task], now: datetime) -> Iterator[LogEntry]:
     """The log entries these tasks have written by ``now``."""
     for task in tasks:
-        yield log_entry(task, LogStatus.PENDING, task.created_at, "")
+        yield start_entry(task)
         ended = task.ended_at
         if ended is not None and ended <= now:
             yield final_entry(task)
 
 
-def populate(store: Store, now: datetime, *, seed: int = 0, tasks: int = 400, days: float = 1) -> None:
+def populate(
+    store: Store, now: datetime, *, seed: int = 0, tasks: int = 400, days: float = 1
+) -> None:
     """Fill an empty ``store`` with the demo world as it stands at ``now``.
 
     :param tasks: how many finished tasks of random history to make (each logs two entries).
@@ -299,7 +505,11 @@ def populate(store: Store, now: datetime, *, seed: int = 0, tasks: int = 400, da
     """
     rng = Random(seed)
     install_accounts(store)
-    made = [*history(rng, now, tasks, timedelta(days=days)), *showcase(rng, now), *running(rng, now)]
+    made = [
+        *history(rng, now, tasks, timedelta(days=days)),
+        *showcase(rng, now),
+        *running(rng, now),
+    ]
     with store.transaction():
         finished = [t for t in made if t.ended_at is not None and t.ended_at <= now]
         live = [t for t in made if t.ended_at is None or t.ended_at > now]

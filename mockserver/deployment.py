@@ -76,7 +76,6 @@ class NewTask:
     outcome: Outcome = Outcome.SUCCESS
     result: Any = None
     detail: str = ""
-    start_detail: str = ""
     task_id: str | None = None
 
 
@@ -98,6 +97,11 @@ def log_entry(task: Task, status: LogStatus, at: datetime, detail: str) -> LogEn
         msg=task.msg,
         detail=detail,
     )
+
+
+def start_entry(task: Task) -> LogEntry:
+    """The entry a task writes when it is created."""
+    return log_entry(task, LogStatus.PENDING, task.created_at, task.start_detail())
 
 
 def final_entry(task: Task) -> LogEntry:
@@ -167,7 +171,7 @@ class Deployment:
         if user is None or not secrets.compare_digest(user.password.encode("utf-8"), given):
             raise LoginFailed()
         self._with_api_access(user)
-        token = Token("%040x" % self.rng.getrandbits(160), user.id, self.now())
+        token = Token(f"{self.rng.getrandbits(160):040x}", user.id, self.now())
         self.store.save_token(token)
         return token
 
@@ -202,7 +206,12 @@ class Deployment:
             while True:
                 task_id = str(
                     new_task_id(
-                        new.creator.id, new.owner_id, new.dc_id, type=new.type, group=new.group, rng=self.rng
+                        new.creator.id,
+                        new.owner_id,
+                        new.dc_id,
+                        type=new.type,
+                        group=new.group,
+                        rng=self.rng,
                     )
                 )
                 if self.store.get_task(task_id) is None:
@@ -225,7 +234,7 @@ class Deployment:
         )
         with self.store.transaction():
             self.store.add_task(task)
-            self.store.add_log_entries([log_entry(task, LogStatus.PENDING, now, new.start_detail)])
+            self.store.add_log_entries([start_entry(task)])
         return task
 
     def settle(self) -> None:

@@ -3,8 +3,10 @@ shapes the answer. Connexion finds them by the spec's operationIds."""
 
 from __future__ import annotations
 
+import inspect
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
 from connexion import request
 from starlette.responses import Response
@@ -21,6 +23,17 @@ from mockserver.validation import PARAMS_KEY
 _TASK_RESPONSE = {"es_task_response": "true"}
 
 
+def handler_for(handlers: object, operation_id: str) -> Any:
+    """The coroutine method of ``handlers`` named by ``operation_id``; fails at start-up, not
+    on the first request, if there is none."""
+    handler = getattr(handlers, operation_id, None)
+    if operation_id.startswith("_") or not inspect.iscoroutinefunction(handler):
+        raise LookupError(
+            f"no handler for operationId {operation_id!r} in {type(handlers).__name__}"
+        )
+    return handler
+
+
 class Handlers:
     """The handlers of one deployment, looked up by operationId."""
 
@@ -29,10 +42,7 @@ class Handlers:
 
     def resolve(self, operation_id: str) -> Any:
         """Connexion's function resolver: the handler for ``operation_id``."""
-        handler = getattr(self, operation_id, None)
-        if handler is None or operation_id.startswith("_"):
-            raise LookupError(f"no handler for operationId {operation_id!r} in {type(self).__name__}")
-        return handler
+        return handler_for(self, operation_id)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -53,7 +63,9 @@ class Handlers:
         return caller.user, dc, caller
 
     @staticmethod
-    def _json(status: HTTPStatus | int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    def _json(
+        status: HTTPStatus | int, body: Any, headers: dict[str, str] | None = None
+    ) -> Response:
         return json_response(status, body, accept=request.headers.get("accept"), headers=headers)
 
     def _status(self, status: TaskStatus) -> Response:
@@ -73,7 +85,9 @@ class Handlers:
     async def taskDelete(self, task_id: str, body: Any = None) -> Response:
         user, dc, _caller = self._context(body)
         force = bool(body.get("force", False)) if isinstance(body, dict) else False
-        return self._json(HTTPStatus.OK, self.deployment.task_delete(user, dc, task_id, force=force))
+        return self._json(
+            HTTPStatus.OK, self.deployment.task_delete(user, dc, task_id, force=force)
+        )
 
     async def taskStatus(self, task_id: str) -> Response:
         user, _dc, _caller = self._context()
@@ -119,7 +133,9 @@ class Handlers:
                 "count": page.count,
                 "next": self._page_url(caller, page.number + 1) if page.has_next else None,
                 "previous": (
-                    None if page.previous_number is None else self._page_url(caller, page.previous_number)
+                    None
+                    if page.previous_number is None
+                    else self._page_url(caller, page.previous_number)
                 ),
                 "results": [e.as_page_item() for e in page.entries],
             },
@@ -127,8 +143,14 @@ class Handlers:
 
     @staticmethod
     def _page_url(caller: Caller, number: int) -> str:
-        url = request.url.replace(path=caller.original_path)
-        return str(url.include_query_params(page=number))
+        """The request's absolute URL with ``page`` replaced; parameters sorted, as Django
+        REST framework's ``replace_query_param`` writes them."""
+        params = dict(request.query_params)
+        params["page"] = str(number)
+        url = request.url.replace(
+            path=caller.original_path, query=urlencode(sorted(params.items()))
+        )
+        return str(url)
 
     async def taskLogStats(self) -> Response:
         user, dc, _caller = self._context()

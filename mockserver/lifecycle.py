@@ -137,6 +137,15 @@ class Task:
             return self.result
         return None
 
+    def start_detail(self) -> str:
+        """The ``detail`` of the entry written when the task starts: the view's parameters
+        other than the object and the action, as ``key=value`` pairs."""
+        return " ".join(
+            f"{key}={value}"
+            for key, value in self.params.items()
+            if key not in ("hostname", "name", "action")
+        )
+
     def final_detail(self) -> str:
         """The ``detail`` of the log entry written when the task ends."""
         if self.revoked_at is not None:

@@ -224,7 +224,11 @@ def _without_body_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[byte
     """A GET's headers minus those describing a body: real deployments read a GET's data from
     the query string only, so ``Content-Type: multipart/form-data`` must not make connexion
     parse (and refuse) a body."""
-    return [(name, value) for name, value in headers if name.lower() not in (b"content-type", b"content-length")]
+    return [
+        (name, value)
+        for name, value in headers
+        if name.lower() not in (b"content-type", b"content-length")
+    ]
 
 
 def caller_of(scope: Scope) -> Caller:

@@ -47,7 +47,8 @@ class Endpoint:
 
 
 def _segment_pattern(param: dict[str, Any]) -> str:
-    return str(param.get("x-url-pattern", "[^/]+"))
+    pattern: str = param.get("x-url-pattern", "[^/]+")
+    return pattern
 
 
 def _compile(template: str, params: dict[str, dict[str, Any]]) -> re.Pattern[str]:

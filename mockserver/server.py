@@ -19,10 +19,14 @@ def banner(server: ReferenceServer, url: str) -> str:
         for u in deployment.users.values()
         if u.api_key
     ]
-    widths = [max(len(row[i]) for row in [("user", "password", "ES-API-KEY", "dc"), *rows]) for i in range(4)]
-    line = "  ".join("{:<%d}" % w for w in widths)
+    widths = [
+        max(len(row[i]) for row in [("user", "password", "ES-API-KEY", "dc"), *rows])
+        for i in range(4)
+    ]
     table = "\n".join(
-        "    " + line.format(*row) for row in [("user", "password", "ES-API-KEY", "dc"), *rows]
+        "    "
+        + "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [("user", "password", "ES-API-KEY", "dc"), *rows]
     )
     store = deployment.store
     throttle = (
@@ -31,7 +35,9 @@ def banner(server: ReferenceServer, url: str) -> str:
         else "off"
     )
     clock = server.clock
-    clock_text = "frozen" if clock.frozen else ("real time" if clock.scale == 1 else f"x{clock.scale:g}")
+    clock_text = (
+        "frozen" if clock.frozen else ("real time" if clock.scale == 1 else f"x{clock.scale:g}")
+    )
     return (
         f"Danube Cloud task API reference server\n"
         f"  API          {url}{API_BASE}/   (ES_API_URL={url}{API_BASE})\n"
@@ -65,8 +71,13 @@ def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
     port = sock.getsockname()[1]
     url = f"http://{settings.host}:{port}"
     config = uvicorn.Config(
-        server, log_level=settings.log_level, access_log=settings.log_level == "debug", lifespan="off"
+        server,
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+        lifespan="off",
     )
     print(banner(server, url), file=out)
-    print(f"  ready in {time.perf_counter() - started:.2f} s; Ctrl-C stops it", file=out, flush=True)
+    print(
+        f"  ready in {time.perf_counter() - started:.2f} s; Ctrl-C stops it", file=out, flush=True
+    )
     uvicorn.Server(config).run(sockets=[sock])

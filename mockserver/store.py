@@ -91,7 +91,9 @@ class Store:
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL" if self.path != ":memory:" else "PRAGMA journal_mode=MEMORY")
+        self._db.execute(
+            "PRAGMA journal_mode=WAL" if self.path != ":memory:" else "PRAGMA journal_mode=MEMORY"
+        )
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._lock = threading.RLock()
         self._depth = 0
@@ -218,7 +220,7 @@ class Store:
         rows = [self._task_row(task, final_logged) for task in tasks]
         with self.transaction():
             self._db.executemany(
-                "INSERT INTO task VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO task VALUES ({', '.join('?' * 20)})",
                 rows,
             )
 
@@ -374,9 +376,7 @@ class Store:
         )
         return [self._entry(row) for row in rows]
 
-    def _filtered(
-        self, vis: Visibility, flt: LogFilter, now: datetime
-    ) -> tuple[str, list[Any]]:
+    def _filtered(self, vis: Visibility, flt: LogFilter, now: datetime) -> tuple[str, list[Any]]:
         where, params = self._visible(vis)
         clauses = [where]
         if flt.status is not None:

@@ -139,7 +139,7 @@ class Order(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: str) -> Order | None:
-        """``time`` is oldest first; ``-time`` and ``+time`` newest first, as on real deployments."""
+        """``time`` is oldest first; ``-time`` and ``+time`` newest first (real deployments)."""
         return {"time": cls.OLDEST_FIRST, "-time": cls.NEWEST_FIRST, "+time": cls.NEWEST_FIRST}.get(
             value
         )

@@ -26,10 +26,10 @@ from datetime import date
 from http import HTTPStatus
 from typing import Any
 
-from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from connexion.datastructures import MediaTypeDict
-from jsonschema import FormatChecker, ValidationError
-from openapi_schema_validator import OAS30Validator
+from connexion.json_schema import Draft4RequestValidator
+from connexion.validators import JSONRequestBodyValidator, ParameterValidator
+from jsonschema import Draft4Validator, FormatChecker, ValidationError
 from starlette.datastructures import Headers
 from starlette.requests import Request as StarletteRequest
 from starlette.types import Receive, Scope
@@ -114,7 +114,7 @@ def convert(raw: str, schema: dict[str, Any]) -> Any:
 
 def check(value: Any, schema: dict[str, Any]) -> None:
     """Validate a converted value against its schema, or raise :class:`Invalid`."""
-    error = next(iter(OAS30Validator(schema, format_checker=_FORMATS).iter_errors(value)), None)
+    error = next(iter(Draft4Validator(schema, format_checker=_FORMATS).iter_errors(value)), None)
     if error is not None:
         raise Invalid(_message(error, value))
 
@@ -138,7 +138,7 @@ class EsdcParameterValidator(ParameterValidator):  # type: ignore[misc]
             if raw is None or (raw == "" and param.get("allowEmptyValue")):
                 continue
             if param.get("x-only-with") and not query.get(param["x-only-with"]):
-                continue  # ignored without its mode's parameter (the task log's page), so not checked
+                continue  # ignored, so unchecked, without its mode's parameter (the log's page)
             try:
                 value = convert(raw, param["schema"])
                 check(value, param["schema"])
@@ -178,7 +178,9 @@ class EsdcJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         try:
             length = int(Headers(scope=scope).get("content-length", 0))
         except ValueError:
-            raise ParseError("JSON parse error - the Content-Length header is not a number") from None
+            raise ParseError(
+                "JSON parse error - the Content-Length header is not a number"
+            ) from None
         if not length and self._required:
             self._validate({})  # names each missing field, as the real forms do
         return await super().wrap_receive(receive, scope=scope)  # type: ignore[no-any-return]
@@ -204,11 +206,17 @@ class EsdcJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
                 {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {name}."]}
             )
         errors: dict[str, list[str]] = {}
-        for error in OAS30Validator(self._schema, format_checker=_FORMATS).iter_errors(body):
+        for error in Draft4RequestValidator(self._schema, format_checker=_FORMATS).iter_errors(
+            body
+        ):
             if error.validator == "required":
                 for name in error.validator_value:
                     if name not in body:
-                        errors.setdefault(name, []).append("This field is required.")
+                        errors[name] = ["This field is required."]
+            elif error.validator == "additionalProperties" and not error.path:
+                allowed = set(error.schema.get("properties", {}))
+                for name in sorted(set(body) - allowed):
+                    errors[name] = ["This field is not allowed."]
             elif error.path:
                 name = str(error.path[0])
                 errors.setdefault(name, []).append(_message(error, error.instance))

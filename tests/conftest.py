@@ -1,0 +1,73 @@
+"""Fixtures shared by the project's tests: the reference server in-process and over a socket."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import uvicorn
+
+from mockserver import ReferenceServer, Settings, create_app
+
+#: The documentation clock: the spec's examples describe the demo world at this moment.
+DOC_TIME = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+KEYS = {name: f"demo-{name}-key" for name in ("admin", "dcadmin", "alice", "bob", "labadmin")}
+
+
+def auth(user: str) -> dict[str, str]:
+    return {"ES-API-KEY": KEYS[user]}
+
+
+@dataclass
+class LiveServer:
+    """A uvicorn server in a thread, on a socket bound to 127.0.0.1 port 0."""
+
+    app: ReferenceServer
+    url: str
+
+    def client(self, user: str | None = None, **kwargs: object) -> httpx.Client:
+        headers = auth(user) if user else {}
+        return httpx.Client(base_url=self.url, headers=headers, follow_redirects=False, **kwargs)  # type: ignore[arg-type]
+
+
+def serve_in_thread(app: ReferenceServer) -> Iterator[LiveServer]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(app, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start in 10 s")
+        time.sleep(0.01)
+    try:
+        yield LiveServer(app, f"http://127.0.0.1:{sock.getsockname()[1]}")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def frozen_settings(**overrides: object) -> Settings:
+    values: dict[str, object] = {"start": DOC_TIME, "scale": 0, "throttle": False}
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def app() -> ReferenceServer:
+    """A fresh reference server with the demo world at the documentation clock, frozen."""
+    return create_app(frozen_settings())
+
+
+@pytest.fixture
+def live_server(app: ReferenceServer) -> Iterator[LiveServer]:
+    yield from serve_in_thread(app)

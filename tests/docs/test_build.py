@@ -1,0 +1,30 @@
+"""The build itself: warnings are errors, it is quick, and it reports each example it runs."""
+
+from __future__ import annotations
+
+from esdc_api.docs.examples import examples_of
+from esdc_api.spec import load_spec
+from tests.docs.conftest import Build
+
+
+def test_the_build_passes_with_warnings_as_errors_well_under_a_minute(built: Build) -> None:
+    assert "build succeeded" in built.stdout
+    assert "warning" not in built.stderr.lower()
+    assert built.seconds < 30
+
+
+def test_docs_command_writes_the_site_into_the_given_folder(built: Build) -> None:
+    for page in ("index.html", "overview.html", "es.html", "perm.html", "lifecycle.html",
+                 "api/task.html", "api/accounts.html", "control.html",
+                 "http-routingtable.html", "search.html", "genindex.html"):  # fmt: skip
+        assert (built.output / page).is_file(), page
+    assert f"wrote {built.output / 'index.html'}" in built.stderr
+
+
+def test_the_build_prints_a_line_per_executed_example(built: Build) -> None:
+    examples = examples_of(load_spec())
+    lines = [line for line in built.stdout.splitlines() if line.startswith("es example ")]
+    assert len(lines) == len(examples)
+    for line, example in zip(lines, examples, strict=True):
+        assert f"{example.command}`" in line
+        assert line.endswith(f"-> {example.status}")

@@ -1,0 +1,142 @@
+"""The control API: tasks with a chosen fate, the clock, and resetting the world."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import LiveServer, auth
+
+
+def create(client, **body: object) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    response = client.post("/control/tasks/", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_task_that_succeeds_after_n_seconds_moves_through_its_states_on_the_clock(
+    live_server: LiveServer,
+) -> None:
+    with live_server.client() as client:
+        task = create(
+            client, creator="alice", queued=5, runs=30, result={"message": "done", "returncode": 0}
+        )
+        task_id = task["task_id"]
+        assert task_id.startswith("3e3d1-")
+
+        def poll() -> tuple[int, str, object]:
+            status = client.get(f"/api/task/{task_id}/status/", headers=auth("alice"))
+            body = status.json()
+            return status.status_code, body["status"], body["result"]
+
+        assert poll() == (201, "PENDING", None)
+        client.post("/control/clock/advance/", json={"seconds": 5})
+        assert poll() == (201, "STARTED", None)
+        assert task_id in client.get("/api/task/", headers=auth("alice")).json()
+        client.post("/control/clock/advance/", json={"seconds": 30})
+        assert poll() == (200, "SUCCESS", {"message": "done", "returncode": 0})
+        assert (
+            client.get(f"/api/task/{task_id}/done/", headers=auth("alice")).json()["done"] is True
+        )
+        assert task_id not in client.get("/api/task/", headers=auth("alice")).json()
+        log = client.get("/api/task/log/?page=1", headers=auth("alice")).json()["results"]
+        assert [(e["status"], e["detail"]) for e in log if e["task"] == task_id] == [
+            ("SUCCESS", "done"),
+            ("PENDING", ""),
+        ]
+
+
+def test_task_that_fails_reads_failure_with_its_result(live_server: LiveServer) -> None:
+    with live_server.client() as client:
+        task_id = create(
+            client, creator="bob", runs=1, outcome="FAILURE", result={"detail": "no space"}
+        )["task_id"]
+        client.post("/control/clock/advance/", json={"seconds": 1})
+        response = client.get(f"/api/task/{task_id}/status/", headers=auth("bob"))
+    assert (response.status_code, response.json()["result"]) == (400, {"detail": "no space"})
+
+
+def test_task_that_hangs_runs_until_cancelled(live_server: LiveServer) -> None:
+    with live_server.client() as client:
+        task_id = create(client, creator="alice", runs=None)["task_id"]
+        client.post("/control/clock/advance/", json={"seconds": 86400 * 30})
+        assert client.get(f"/api/task/{task_id}/status/", headers=auth("alice")).status_code == 201
+        cancel = client.put(f"/api/task/{task_id}/cancel/", headers=auth("alice"))
+        assert (cancel.status_code, cancel.json()["status"]) == (410, "REVOKED")
+        assert client.get(f"/control/tasks/{task_id}/").json()["state"] == "REVOKED"
+
+
+def test_tasks_can_be_made_for_any_owner_type_group_and_datacenter(live_server: LiveServer) -> None:
+    with live_server.client() as client:
+        task = create(
+            client,
+            creator="dcadmin",
+            owner="bob",
+            type="m",
+            group="u",
+            msg="Update node",
+            object={"type": "node", "name": "node01.example.com"},
+            runs=None,
+        )
+        assert task["task_id"].startswith("2m4u1-")
+        lab = create(client, creator="bob", dc="lab")
+        assert lab["task_id"].startswith("4e4d2-")
+        cancel = client.put(f"/api/task/{task['task_id']}/cancel/", headers=auth("dcadmin"))
+    assert cancel.json() == {"detail": "Task cannot be canceled"}
+
+
+def test_frozen_clock_stands_still_and_run_lets_it_go(live_server: LiveServer) -> None:
+    with live_server.client() as client:
+        frozen = client.post("/control/clock/freeze/").json()
+        assert frozen["frozen"] is True and frozen["scale"] == 0
+        running = client.post("/control/clock/run/", json={"scale": 60}).json()
+        assert (running["frozen"], running["scale"]) == (False, 60)
+        assert client.get("/control/clock/").json()["now"] >= frozen["now"]
+
+
+def test_reset_brings_back_the_demo_world(live_server: LiveServer) -> None:
+    with live_server.client() as client:
+        before = client.get("/control/").json()
+        client.put("/api/task/3e3d1-e7a05c3b-9d42-4b6e-a1c8/cancel/", headers=auth("alice"))
+        create(client, creator="alice")
+        after = client.post("/control/reset/").json()
+        status = client.get(
+            "/api/task/3e3d1-e7a05c3b-9d42-4b6e-a1c8/status/", headers=auth("alice")
+        )
+    assert (after["tasks"], after["log_entries"]) == (before["tasks"], before["log_entries"])
+    assert status.json()["status"] == "PENDING"
+    assert {a["username"] for a in after["accounts"]} == {
+        "admin",
+        "dcadmin",
+        "alice",
+        "bob",
+        "labadmin",
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "fragment"),
+    [
+        ("/control/tasks/", {"creator": "mallory"}, "no user 'mallory'"),
+        ("/control/tasks/", {"creator": "alice", "dc": "moon"}, "no datacenter 'moon'"),
+        ("/control/tasks/", {"creator": "alice", "runs": -1}, "runs"),
+        ("/control/tasks/", {"creator": "alice", "colour": "red"}, "colour"),
+        ("/control/clock/advance/", {"seconds": -5}, "seconds"),
+        ("/control/clock/run/", {"scale": 1e9}, "scale"),
+    ],
+)
+def test_bad_control_requests_get_a_clear_400_and_change_nothing(
+    live_server: LiveServer, path: str, body: object, fragment: str
+) -> None:
+    with live_server.client() as client:
+        before = client.get("/control/").json()
+        response = client.post(path, json=body)
+        after = client.get("/control/").json()
+    assert response.status_code == 400
+    assert fragment in response.text
+    assert before == after
+
+
+def test_unknown_task_is_404(live_server: LiveServer) -> None:
+    with live_server.client() as client:
+        response = client.get("/control/tasks/1e1d1-00000000-0000-0000-0000/")
+    assert response.status_code == 404 and "No task" in response.json()["detail"]

@@ -62,6 +62,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     global _RUN
+    # Our checks sit in schemathesis's global registry: leave none behind for other tests.
+    from schemathesis.checks import CHECKS
+
+    for name in ("task_state_http_status", "es_headers_present", "task_log_filter_errors"):
+        if name in CHECKS.get_all_names():
+            CHECKS.unregister(name)
     if config.stash.get(_SEEDED_HYPOTHESIS, False):
         from hypothesis import core
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 import schemathesis
@@ -175,21 +176,11 @@ def _is_positive(case: schemathesis.Case[Any]) -> bool:
     return case.meta is not None and case.meta.generation.mode.is_positive
 
 
-def _wire(value: Any) -> str:
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
-
-
-def _query(case: schemathesis.Case[Any]) -> dict[str, str]:
-    """The query as the deployment reads it: of a repeated parameter, the last value counts
-    (Django's QueryDict.get, and Starlette's, which the reference server uses)."""
-    values: dict[str, str] = {}
-    for name, value in (case.query or {}).items():
-        if isinstance(value, list):
-            if not value:
-                continue
-            value = value[-1]
-        values[name] = _wire(value)
-    return values
+def _query(response: schemathesis.Response) -> dict[str, str]:
+    """The query as the deployment read it: from the URL really sent (generated values of odd
+    types are serialized in odd ways), and of a repeated parameter the last value, as Django's
+    QueryDict and Starlette (the reference server) take it."""
+    return dict(parse_qsl(urlsplit(response.request.url or "").query, keep_blank_values=True))
 
 
 @schemathesis.check
@@ -257,7 +248,7 @@ def task_log_filter_errors(
     """The task log refuses schema-valid filters only for object_name without object_type."""
     if operation_id(case) != "taskLog" or not _is_positive(case):
         return None
-    query = _query(case)
+    query = _query(response)
     paged = query.get("page", "") != ""
     needs_type = paged and query.get("object_name", "") != "" and query.get("object_type", "") == ""
     body = _json(response)
@@ -292,7 +283,7 @@ def answer_of(case: schemathesis.Case[Any], response: schemathesis.Response) -> 
     return Answer(
         operation_id=operation_id(case),
         path_params={k: str(v) for k, v in (case.path_parameters or {}).items()},
-        query=_query(case),
+        query=_query(response),
         negative_in=frozenset(negative),
         status=response.status_code,
         content_type=response.headers.get("content-type", [""])[0],

@@ -28,6 +28,14 @@ expected-statuses = ["400", "403", "404", "406", "412"]
 
 [warnings]
 fail-on = ["base_url_mismatch"]
+
+[[operations]]
+include-operation-id = "taskLog"
+# Without page the task log answers its last entries and ignores every filter, valid or not
+# (the spec's Page parameter; x-only-with: page), so invalid filters there are accepted by
+# design, which this plain run cannot tell from a bug: 200 is expected there too.
+# contract_tests tells the two modes apart request by request.
+checks.negative_data_rejection.expected-statuses = ["200", "400", "403", "404", "406", "412"]
 """
 
 

@@ -219,6 +219,19 @@ class SpecFacts:
 
     # -- responses ------------------------------------------------------------------------
 
+    def response(self, operation_id: str, status: int) -> dict[str, Any] | None:
+        """The response the spec documents for ``status``, or ``None`` if it documents none."""
+        responses = self.operation(operation_id).definition["responses"]
+        found = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX")
+        return dict(found) if found is not None else None
+
+    def response_schema(self, operation_id: str, status: int, media_type: str) -> Any:
+        """The schema of a documented response's body in ``media_type``, or ``None``."""
+        response = self.response(operation_id, status) or {}
+        content = response.get("content", {})
+        media = content.get(media_type.split(";")[0].strip())
+        return None if media is None else media.get("schema")
+
     @cached_property
     def es_headers(self) -> tuple[str, ...]:
         """The ``es_*`` headers every answer of the API carries (those of ``GET /task/``)."""

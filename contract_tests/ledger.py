@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from openapi_schema_validator import OAS30Validator
+
 from contract_tests.client import Exchange
 from contract_tests.deviations import Rule
 from contract_tests.facts import SpecFacts
@@ -51,6 +53,9 @@ class Ledger:
     current_test: str | None = None
     observations: list[Observation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: answers to the named checks that the spec does not describe: problem → the exchange
+    nonconforming: dict[str, Exchange] = field(default_factory=dict)
+    _validators: dict[tuple[str, int, str], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def elapsed(self) -> float:
@@ -64,6 +69,10 @@ class Ledger:
         if routed is None:
             return
         op, params = routed
+        problem = self._nonconformance(op.operation_id, op.label, exchange)
+        if problem is not None:
+            with self._lock:
+                self.nonconforming.setdefault(problem, exchange)
         if op.operation_id in STATE_OPERATIONS and "task_id" in params:
             self.observe(
                 op.operation_id,
@@ -73,6 +82,33 @@ class Ledger:
                 evidence=exchange.summary(200),
                 date=exchange.date,
             )
+
+    def _nonconformance(self, operation_id: str, label: str, exchange: Exchange) -> str | None:
+        """What is wrong with an answer by the spec's responses, or ``None``."""
+        if self.facts.response(operation_id, exchange.status) is None:
+            return f"{label} answered {exchange.status}, which the spec does not document"
+        media = (exchange.header("content-type") or "").split(";")[0].strip()
+        if media != "application/json" or not exchange.is_json:
+            return None  # a media type the spec lacks is schemathesis's to judge
+        key = (operation_id, exchange.status, media)
+        if key not in self._validators:
+            schema = self.facts.response_schema(operation_id, exchange.status, media)
+            self._validators[key] = (
+                None
+                if schema is None
+                else OAS30Validator(schema, format_checker=OAS30Validator.FORMAT_CHECKER)
+            )
+        validator = self._validators[key]
+        if validator is None:
+            return f"{label} answered {exchange.status} with JSON, which the spec does not document"
+        error = next(iter(validator.iter_errors(exchange.json())), None)
+        if error is None:
+            return None
+        where = "/".join(str(p) for p in error.absolute_path) or "the body"
+        return (
+            f"{label} answered {exchange.status} with a body that breaks the spec at {where}: "
+            f"{error.message[:200]}"
+        )
 
     def record_answer(self, label: str, identity: str, status: int) -> None:
         """Count a schemathesis answer of one operation."""

@@ -127,10 +127,14 @@ def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     """The named checks first, as they are cheap and pointed; then schemathesis, which takes
-    what is left of a time budget; the state history last, as it judges every answer before."""
+    what is left of a time budget; the state history and the answers' conformance last, as they
+    judge every answer before."""
 
     def rank(item: pytest.Item) -> int:
-        if item.name == "test_task_state_never_goes_backwards":
+        if item.name in (
+            "test_task_state_never_goes_backwards",
+            "test_answers_to_the_named_checks_match_the_spec",
+        ):
             return 2
         return 1 if _is_schemathesis(item) else 0
 

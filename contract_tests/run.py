@@ -171,6 +171,7 @@ class Run:
             seed=self.settings.seed,
             max_examples=profile.max_examples,
             stateful_steps=profile.stateful_steps,
+            coverage=profile.coverage,
             fixed_task_id=fixed,
         )
         loaded: BaseSchema = schemathesis.openapi.from_dict(self.facts.spec, config=config)

@@ -111,6 +111,7 @@ def build_config(
     seed: int,
     max_examples: int,
     stateful_steps: int,
+    coverage: bool = True,
     fixed_task_id: str | None,
 ) -> SchemathesisConfig:
     """The whole schemathesis config, built here rather than found in a ``schemathesis.toml``
@@ -143,7 +144,10 @@ def build_config(
                 # to a valid key is ignored by the deployment (the key wins), which is right.
                 "with-security-parameters": False,
             },
-            "phases": {"stateful": {"max-steps": stateful_steps}},
+            "phases": {
+                "coverage": {"enabled": coverage},
+                "stateful": {"max-steps": stateful_steps},
+            },
             "warnings": {"fail-on": ["base_url_mismatch"]},
             "operations": operations,
         }

@@ -132,16 +132,19 @@ OPTIONS = (
 
 @dataclass(frozen=True)
 class Profile:
-    """How many requests schemathesis makes per operation."""
+    """How hard schemathesis tries: examples per operation, stateful scenarios, and whether
+    the coverage phase (every boundary and invalid value of every parameter) runs."""
 
     max_examples: int
     stateful_steps: int
     stateful_examples: int
+    coverage: bool = True
 
 
 PROFILES = {
     "full": Profile(max_examples=60, stateful_steps=10, stateful_examples=30),
-    "quick": Profile(max_examples=4, stateful_steps=4, stateful_examples=3),
+    # For a quick look, and for proving the suite catches drift many times over.
+    "quick": Profile(max_examples=8, stateful_steps=4, stateful_examples=3, coverage=False),
 }
 
 

@@ -377,8 +377,8 @@ class Variant:
 VARIANTS = [
     Variant(revoked_answers_200, "cancel_answers_like_status"),
     Variant(done_true_on_failure, "status_and_done_agree_with_the_state_table"),
-    Variant(status_without_task_id, "response_schema_conformance"),
-    Variant(log_flag_as_text, "response_schema_conformance"),
+    Variant(status_without_task_id, "answers_to_the_named_checks_match_the_spec"),
+    Variant(log_flag_as_text, "answers_to_the_named_checks_match_the_spec"),
     Variant(unauthorized_401, "missing_or_bad_credentials_get_403_with_the_real_detail"),
     Variant(malformed_id_404, "malformed_task_ids_are_permission_denied"),
     Variant(list_leaks_other_users_tasks, "peer_cannot_list_a_users_tasks"),

@@ -364,6 +364,54 @@ def results_expire_early() -> ASGIApp:
     return server
 
 
+def documented_deviations() -> ASGIApp:
+    """Not broken: the reference server with the ways real deployments differ from the spec
+    that the spec documents. A plain 404 labelled JSON for an unroutable task id,
+    show_running=yes read as true, and a cancel or delete body that is not understood ignored.
+    """
+    booleans = {"t", "T", "true", "True", "TRUE", "1", "f", "F", "false", "False", "FALSE", "0", ""}
+
+    def lenient(query: dict[str, str]) -> dict[str, str]:
+        if query.get("page"):
+            for name in ("show_running", "hide_auto"):
+                if name in query and query[name] not in booleans:
+                    query[name] = "true"
+        return query
+
+    def request(scope: Scope) -> Scope:
+        if scope["path"] == "/api/task/log/":
+            return _with_query(scope, lenient)
+        return scope
+
+    def change(answer: Answer) -> None:
+        if answer.status == 404 and answer.body == b"Resource not found":
+            answer.headers = [(b"content-type", b"application/json")]
+
+    rewritten = Rewrite(reference(), change, request)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in ("PUT", "DELETE")
+            and scope["path"].startswith("/api/task/")
+        ):
+            headers = [
+                (k, v)
+                for k, v in scope["headers"]
+                if k.lower() not in (b"content-type", b"content-length")
+            ]
+            scope = {**scope, "headers": headers}
+
+            async def receive_nothing() -> Message:
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            await rewritten(scope, receive_nothing, send)
+            return
+        await rewritten(scope, receive, send)
+
+    return app
+
+
 @dataclass(frozen=True)
 class Variant:
     factory: Callable[[], ASGIApp]

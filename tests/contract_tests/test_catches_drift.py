@@ -26,5 +26,22 @@ def test_suite_fails_on_a_broken_server_naming_the_check(run_suite: Any, variant
     )
 
 
+def test_documented_deviations_do_not_fail_a_run_and_are_reported(run_suite: Any) -> None:
+    run = run_suite("--esdc-app=tests.contract_tests.broken:documented_deviations")
+    assert run.ret == 0, run.output[-4000:]
+    assert set(run.report["deviations"]) == {
+        "not-routed-404-labelled-json",
+        "lenient-booleans",
+        "cancel-body-ignored",
+    }
+    assert "KNOWN DEVIATIONS (documented in the spec; not failures)" in run.output
+
+
+def test_a_run_whose_key_is_refused_fails(run_suite: Any) -> None:
+    run = run_suite("--esdc-api-key=not-a-key")
+    assert run.ret == 1
+    assert "authenticated_requests_succeed" in run.failed_checks
+
+
 def test_there_are_at_least_15_broken_variants() -> None:
     assert len({v.name for v in VARIANTS}) >= 15

@@ -96,15 +96,16 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    message, replays = "", None
+    message, replays, answers = "", None, None
     error = call.excinfo.value if call.excinfo is not None else None
     if isinstance(error, ContractViolation):
         message = error.message
         replays = [exchange.curl() for exchange in error.exchanges]
+        answers = [exchange.summary(200) for exchange in error.exchanges]
     elif isinstance(error, BaseExceptionGroup):
         message, replays = _schemathesis_failures(error)
     if _RUN is not None and (report.when == "call" or report.failed or report.skipped):
-        item.config.stash[_REPORT].add(report, message=message, replays=replays)
+        item.config.stash[_REPORT].add(report, message=message, replays=replays, answers=answers)
     return report
 
 

@@ -26,6 +26,7 @@ class Outcome:
     outcome: str
     message: str = ""
     replays: list[str] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
 
     @property
@@ -44,7 +45,12 @@ class Report:
         self.outcomes: dict[str, Outcome] = {}
 
     def add(
-        self, report: pytest.TestReport, *, message: str = "", replays: list[str] | None = None
+        self,
+        report: pytest.TestReport,
+        *,
+        message: str = "",
+        replays: list[str] | None = None,
+        answers: list[str] | None = None,
     ) -> None:
         """Record a test's report; ``message`` and ``replays`` come from its exception."""
         if report.when != "call" and not (report.failed or report.skipped):
@@ -61,6 +67,7 @@ class Report:
         if outcome in ("failed", "error"):
             entry.message = message or _first_lines(text)
             entry.replays = replays or list(dict.fromkeys(_CURL.findall(text)))[:3]
+            entry.answers = answers or []
             entry.checks = sorted(self.run.ledger.failed_checks.get(report.nodeid, ()))
         elif outcome == "skipped":
             entry.message = text
@@ -83,6 +90,8 @@ class Report:
         run, ledger = self.run, self.run.ledger
         counts = Counter(o.outcome for o in self.outcomes.values())
         failures = counts.get("failed", 0) + counts.get("error", 0)
+        coverage = run.settings.profile_values.coverage
+        phases = "examples, coverage and fuzzing" if coverage else "examples and fuzzing"
         seed = run.settings.seed
         schema_tests = [o for o in self.outcomes.values() if _is_schemathesis(o.nodeid)]
         named = [o for o in self.outcomes.values() if not _is_schemathesis(o.nodeid)]
@@ -90,8 +99,7 @@ class Report:
             f"target      {run.target.description} ({run.target.base_url})",
             f"seed        {seed}   (again: --esdc-seed {seed}, or --esdc-seed last)",
             f"tested      {len(schema_tests)} schemathesis tests (every operation through the "
-            f"examples, coverage and fuzzing phases, then stateful; profile "
-            f"{run.settings.profile}) and "
+            f"{phases} phases, then stateful; profile {run.settings.profile}) and "
             f"{len(named)} named checks; {sum(ledger.requests.values())} requests in "
             f"{run.budget.elapsed():.1f} s"
             + (f", {run.pacer.waited:.0f} s waiting for the throttle" if run.pacer.waited else ""),
@@ -105,8 +113,12 @@ class Report:
             for o in failed:
                 out.append(f"  {o.check}: {o.message.splitlines()[0] if o.message else o.outcome}")
                 out.append(f"    test:   {o.nodeid}")
+                for answer in o.answers:
+                    out.append(f"    got:    {answer}")
+                # an in-process target has no address: the rerun is the replay there
+                label = "request" if run.target.is_in_process else "replay"
                 for replay in o.replays:
-                    out.append(f"    replay: {replay}")
+                    out.append(f"    {label}: {replay}")
                 for line in o.message.splitlines()[1:4]:
                     out.append(f"            {line}")
                 out.append(f"    rerun:  {self.rerun_command(o.nodeid)}")

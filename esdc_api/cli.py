@@ -34,10 +34,9 @@ def cli() -> None:
     """Tools for the Danube Cloud task API, built from its OpenAPI spec.
 
     \b
-    Environment variables ESDC_<COMMAND>_<OPTION> set any option (ESDC_SERVE_PORT=9000,
-    ESDC_SERVE_NO_THROTTLE is --no-throttle's ESDC_SERVE_THROTTLE=false); the command line wins
-    over the environment, which wins over the default. ESDC_SPEC names the spec for every
-    command.
+    Environment variables ESDC_<COMMAND>_<OPTION> set any option: ESDC_SERVE_PORT=9000,
+    ESDC_SERVE_THROTTLE=false for --no-throttle. The command line wins over the environment,
+    which wins over the default. ESDC_SPEC names the spec for every command.
     """
 
 

@@ -2,7 +2,10 @@
 
 Datacenters, users, login tokens, tasks and the task log. Times are stored as integer
 microseconds since the epoch, so they come back exactly as they went in. Every query the API
-path runs is backed by an index; ``bench/`` measures them up to a million log entries.
+path runs is backed by an index, and none of them reads a number of rows that grows with the
+log: counts and the first entry of a page come from per-bucket counters
+(:mod:`mockserver.logcounts`), and a page is read from that entry on, through an index in time
+order. ``bench/`` measures them up to a million log entries.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 from mockserver.accounts import Dc, Token, User
 from mockserver.lifecycle import Outcome, Task, TaskObject
+from mockserver.logcounts import EARLIEST, LATEST, LogCounts
 from mockserver.tasklog import (
     AUTO_TASK_TYPES,
     PAGE_SIZE,
@@ -62,12 +66,18 @@ CREATE TABLE IF NOT EXISTS log (
     object_type TEXT NOT NULL, object_pk TEXT NOT NULL, object_name TEXT NOT NULL,
     object_alias TEXT NOT NULL, msg TEXT NOT NULL, detail TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS log_dc_time ON log (dc_id, time_us);
-CREATE INDEX IF NOT EXISTS log_dc_owner_time ON log (dc_id, owner_id, time_us);
-CREATE INDEX IF NOT EXISTS log_dc_status_time ON log (dc_id, status, time_us);
-CREATE INDEX IF NOT EXISTS log_type_time ON log (task_type, time_us);
-CREATE INDEX IF NOT EXISTS log_task ON log (task);
 """
+#: The task log's indexes, each a way to read a visible part of the log in time order.
+LOG_INDEXES = {
+    "log_dc_time": "log (dc_id, time_us)",
+    "log_dc_owner_time": "log (dc_id, owner_id, time_us)",
+    "log_dc_status_time": "log (dc_id, status, time_us)",
+    # DC-unbound entries (task_type >= 100), which SuperAdmins see from every datacenter.
+    "log_unbound_dc_time": "log (dc_id, time_us) WHERE task_type >= 100",
+    "log_task": "log (task)",
+}
+#: A batch of log entries this large is written with the indexes dropped and built after.
+BULK_ROWS = 50_000
 
 
 def to_us(moment: datetime) -> int:
@@ -98,6 +108,12 @@ class Store:
         self._lock = threading.RLock()
         self._depth = 0
         self._db.executescript(SCHEMA)
+        self._create_log_indexes()
+        self._counts = LogCounts(self._db)
+        if self._db.execute(
+            "SELECT EXISTS (SELECT 1 FROM log) AND NOT EXISTS (SELECT 1 FROM log_count)"
+        ).fetchone()[0]:
+            self._count_existing_log()  # a file written before the counters existed
 
     def __repr__(self) -> str:
         return f"Store({self.path!r})"
@@ -141,6 +157,7 @@ class Store:
         with self.transaction():
             for table in ("meta", "dc", "user", "token", "task", "log"):
                 self._db.execute(f"DELETE FROM {table}")
+            self._counts.clear()
 
     # -- meta -----------------------------------------------------------------------------
 
@@ -339,25 +356,45 @@ class Store:
             )
             for e in entries
         ]
-        with self._lock:
+        with self.transaction():
+            bulk = len(rows) >= BULK_ROWS
+            if bulk:
+                for name in LOG_INDEXES:
+                    self._db.execute(f"DROP INDEX IF EXISTS {name}")
             self._db.executemany(
                 "INSERT INTO log (time_us, dc_id, task, task_type, status, user_id, username, "
                 "owner_id, object_type, object_pk, object_name, object_alias, msg, detail) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+            if bulk:
+                self._create_log_indexes()
+            self._counts.add((r[0], (r[1], r[7], r[3], r[4], r[8], r[10])) for r in rows)
+
+    def _create_log_indexes(self) -> None:
+        for name, on in LOG_INDEXES.items():
+            self._db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+
+    def _count_existing_log(self) -> None:
+        with self.transaction():
+            rows = self._db.execute(
+                "SELECT time_us, dc_id, owner_id, task_type, status, object_type, object_name "
+                "FROM log"
+            )
+            self._counts.add((row[0], tuple(row[1:])) for row in rows)
 
     _LOG_COLUMNS = (
         "time_us, task, task_type, status, dc_id, user_id, username, owner_id, object_type, "
-        "object_pk, object_name, object_alias, msg, detail"
+        "object_pk, object_name, object_alias, msg, detail, id"
     )
 
     @staticmethod
     def _entry(row: tuple[Any, ...]) -> LogEntry:
-        return LogEntry(from_us(row[0]), row[1], row[2], LogStatus(row[3]), *row[4:])
+        return LogEntry(from_us(row[0]), row[1], row[2], LogStatus(row[3]), *row[4:14])
 
     @staticmethod
     def _visible(vis: Visibility) -> tuple[str, list[Any]]:
+        """What ``vis`` sees, as one condition (for the counters, whose table is small)."""
         if vis.unbound_everywhere:
             where, params = "(dc_id = ? OR task_type >= 100)", [vis.dc_id]
         else:
@@ -367,18 +404,56 @@ class Store:
             params.append(vis.owner_id)
         return where, params
 
+    def _branches(self, vis: Visibility) -> list[tuple[str, list[Any]]]:
+        """What ``vis`` sees, as disjoint parts of the log that each read one index in time
+        order (an ``OR`` would make SQLite sort every visible entry): ``FROM`` clauses with
+        their ``WHERE``."""
+        where, params = "log WHERE dc_id = ?", [vis.dc_id]
+        if vis.owner_id is not None:
+            where += " AND owner_id = ?"
+            params.append(vis.owner_id)
+        branches = [(where, params)]
+        if vis.unbound_everywhere:
+            # Named: SQLite would rather take the status index and read every entry of it.
+            unbound = "log INDEXED BY log_unbound_dc_time WHERE dc_id = ? AND task_type >= 100"
+            others = self._all("SELECT id FROM dc WHERE id != ?", (vis.dc_id,))
+            branches += [(unbound, [dc_id]) for (dc_id,) in others]
+        return branches
+
+    def _merged(
+        self,
+        vis: Visibility,
+        sql: str,
+        params: list[Any],
+        *,
+        newest_first: bool,
+        limit: int | None,
+    ) -> list[tuple[Any, ...]]:
+        """``sql`` (with ``FROM {where}`` for the visible part) run per branch, merged in time
+        order.
+
+        The rows must start with ``time_us`` and end with ``id``."""
+        rows: list[tuple[Any, ...]] = []
+        for where, branch_params in self._branches(vis):
+            rows += self._all(sql.format(where=where), [*branch_params, *params])
+        rows.sort(key=lambda row: (row[0], row[-1]), reverse=newest_first)
+        return rows[:limit]
+
     def log_last(self, vis: Visibility, size: int) -> list[LogEntry]:
-        where, params = self._visible(vis)
-        rows = self._all(
-            f"SELECT {self._LOG_COLUMNS} FROM log WHERE {where} "
-            "ORDER BY time_us DESC, id DESC LIMIT ?",
-            [*params, size],
+        rows = self._merged(
+            vis,
+            f"SELECT {self._LOG_COLUMNS} FROM {{where}} ORDER BY time_us DESC, id DESC LIMIT ?",
+            [size],
+            newest_first=True,
+            limit=size,
         )
         return [self._entry(row) for row in rows]
 
-    def _filtered(self, vis: Visibility, flt: LogFilter, now: datetime) -> tuple[str, list[Any]]:
-        where, params = self._visible(vis)
-        clauses = [where]
+    @staticmethod
+    def _key_filter(flt: LogFilter) -> tuple[str, list[Any]]:
+        """The filters on the columns counters are kept by (the same in the log)."""
+        clauses: list[str] = []
+        params: list[Any] = []
         if flt.status is not None:
             clauses.append("status = ?")
             params.append(flt.status.value)
@@ -391,46 +466,122 @@ class Store:
             params.append(f"%{escaped}%")
         if flt.hide_auto:
             clauses.append(f"task_type NOT IN {AUTO_TASK_TYPES}")
-        if flt.date_from is not None:
-            clauses.append("time_us >= ?")
-            params.append(to_us(flt.time_from()))  # type: ignore[arg-type]
-        if flt.date_to is not None:
-            clauses.append("time_us <= ?")
-            params.append(to_us(flt.time_to()))  # type: ignore[arg-type]
-        if flt.show_running:
-            running = "SELECT id FROM task WHERE dc_id = ? AND end_us > ? AND created_us <= ?"
-            params += [vis.dc_id, to_us(now), to_us(now)]
-            if vis.owner_id is not None:
-                running += " AND owner_id = ?"
-                params.append(vis.owner_id)
-            clauses.append(f"task IN ({running})")
-        return " AND ".join(clauses), params
+        return "".join(f" AND {c}" for c in clauses), params
+
+    @staticmethod
+    def _window(flt: LogFilter) -> tuple[int, int]:
+        """The filter's dates as ``[lo, hi)``: from ``date_from`` 00:00, to ``date_to`` 00:00
+        included (real deployments compare ``time <= date_to``)."""
+        time_from, time_to = flt.time_from(), flt.time_to()
+        return (
+            EARLIEST if time_from is None else to_us(time_from),
+            LATEST if time_to is None else to_us(time_to) + 1,
+        )
+
+    def _running_entries(
+        self, vis: Visibility, flt: LogFilter, now: datetime, *, newest_first: bool
+    ) -> list[tuple[Any, ...]]:
+        """The visible, filtered entries of the tasks running at ``now``: few, whatever the
+        size of the log, so they are read whole."""
+        running = "SELECT id FROM task WHERE dc_id = ? AND end_us > ? AND created_us <= ?"
+        params: list[Any] = [vis.dc_id, to_us(now), to_us(now)]
+        if vis.owner_id is not None:
+            running += " AND owner_id = ?"
+            params.append(vis.owner_id)
+        keys, key_params = self._key_filter(flt)
+        lo, hi = self._window(flt)
+        return self._merged(
+            vis,
+            f"SELECT {self._LOG_COLUMNS} FROM {{where}}{keys} "
+            f"AND time_us >= ? AND time_us < ? AND task IN ({running})",
+            [*key_params, lo, hi, *params],
+            newest_first=newest_first,
+            limit=None,
+        )
 
     def log_count(self, vis: Visibility, flt: LogFilter, now: datetime) -> int:
-        where, params = self._filtered(vis, flt, now)
-        return int(self._all(f"SELECT COUNT(*) FROM log WHERE {where}", params)[0][0])
+        if flt.show_running:
+            return len(self._running_entries(vis, flt, now, newest_first=True))
+        return sum(self._counted(vis, flt, *self._window(flt)).values())
+
+    def _counted(
+        self, vis: Visibility, flt: LogFilter, lo: int, hi: int, by: str | None = None
+    ) -> dict[Any, int]:
+        where, params = self._visible(vis)
+        keys, key_params = self._key_filter(flt)
+        group = "NULL" if by is None else by
+
+        def exact(a: int, b: int) -> dict[Any, int]:
+            found: dict[Any, int] = {}
+            for branch, branch_params in self._branches(vis):
+                rows = self._all(
+                    f"SELECT {group}, COUNT(*) FROM {branch}{keys} "
+                    f"AND time_us >= ? AND time_us < ? GROUP BY {group}",
+                    [*branch_params, *key_params, a, b],
+                )
+                for value, n in rows:
+                    found[value] = found.get(value, 0) + n
+            return found
+
+        with self._lock:
+            return self._counts.count(where + keys, [*params, *key_params], lo, hi, exact, by=by)
 
     def log_page(
         self, vis: Visibility, flt: LogFilter, now: datetime, number: int, order: Order
     ) -> list[LogEntry]:
-        where, params = self._filtered(vis, flt, now)
-        direction = "DESC" if order is Order.NEWEST_FIRST else "ASC"
-        rows = self._all(
-            f"SELECT {self._LOG_COLUMNS} FROM log WHERE {where} "
-            f"ORDER BY time_us {direction}, id {direction} LIMIT ? OFFSET ?",
-            [*params, PAGE_SIZE, (number - 1) * PAGE_SIZE],
+        newest_first = order is Order.NEWEST_FIRST
+        start = (number - 1) * PAGE_SIZE
+        if flt.show_running:
+            rows = self._running_entries(vis, flt, now, newest_first=newest_first)
+            return [self._entry(row) for row in rows[start : start + PAGE_SIZE]]
+        where, params = self._visible(vis)
+        keys, key_params = self._key_filter(flt)
+        lo, hi = self._window(flt)
+
+        def exact(a: int, b: int) -> list[tuple[int, int]]:
+            found: list[tuple[int, int]] = []
+            for branch, branch_params in self._branches(vis):
+                found += self._all(
+                    f"SELECT time_us, id FROM {branch}{keys} AND time_us >= ? AND time_us < ?",
+                    [*branch_params, *key_params, a, b],
+                )
+            return found
+
+        with self._lock:
+            first = self._counts.seek(
+                where + keys,
+                [*params, *key_params],
+                lo,
+                hi,
+                start,
+                newest_first=newest_first,
+                exact=exact,
+            )
+        if first is None:
+            return []
+        # From the first entry on, towards the window's far end only: given two bounds on the
+        # same side, SQLite may seek by the window's and read every entry up to the first.
+        if newest_first:
+            direction, start_at, stop_at, stop = "DESC", "<=", ">=", lo
+        else:
+            direction, start_at, stop_at, stop = "ASC", ">=", "<", hi
+        rows = self._merged(
+            vis,
+            f"SELECT {self._LOG_COLUMNS} FROM {{where}}{keys} "
+            f"AND (time_us, id) {start_at} (?, ?) AND time_us {stop_at} ? "
+            f"ORDER BY time_us {direction}, id {direction} LIMIT ?",
+            [*key_params, *first, stop, PAGE_SIZE],
+            newest_first=newest_first,
+            limit=PAGE_SIZE,
         )
         return [self._entry(row) for row in rows]
 
     def log_counts_since(self, vis: Visibility, since: datetime) -> dict[LogStatus, int]:
-        where, params = self._visible(vis)
-        rows = self._all(
-            f"SELECT status, COUNT(*) FROM log WHERE {where} AND time_us >= ? GROUP BY status",
-            [*params, to_us(since)],
-        )
+        counted = self._counted(vis, LogFilter(), to_us(since), LATEST, by="status")
         counts = dict.fromkeys(LogStatus, 0)
-        counts.update({LogStatus(status): n for status, n in rows})
+        counts.update({LogStatus(status): n for status, n in counted.items()})
         return counts
 
     def count_log(self) -> int:
-        return int(self._all("SELECT COUNT(*) FROM log")[0][0])
+        with self._lock:
+            return self._counts.total("1", [])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from http import HTTPStatus
 from typing import Any
 
@@ -90,8 +91,9 @@ class Task:
     revoke_result: str = "terminated"
     revoke_detail: str = ""
 
-    @property
+    @cached_property
     def tid(self) -> TaskId:
+        """The parsed id (parsed once: a task's id never changes)."""
         parsed = parse_task_id(self.id)
         if parsed is None:  # the store only holds ids it made or checked
             raise ValueError(f"invalid task id {self.id!r}")

@@ -107,6 +107,8 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._lock = threading.RLock()
         self._depth = 0
+        #: Counts writes to tasks and the log, so that readers can tell nothing changed.
+        self.writes = 0
         self._db.executescript(SCHEMA)
         self._create_log_indexes()
         self._counts = LogCounts(self._db)
@@ -158,6 +160,7 @@ class Store:
             for table in ("meta", "dc", "user", "token", "task", "log"):
                 self._db.execute(f"DELETE FROM {table}")
             self._counts.clear()
+            self.writes += 1
 
     # -- meta -----------------------------------------------------------------------------
 
@@ -236,6 +239,7 @@ class Store:
     def add_tasks(self, tasks: Iterable[Task], *, final_logged: bool = False) -> None:
         rows = [self._task_row(task, final_logged) for task in tasks]
         with self.transaction():
+            self.writes += 1
             self._db.executemany(
                 f"INSERT INTO task VALUES ({', '.join('?' * 20)})",
                 rows,
@@ -301,6 +305,7 @@ class Store:
 
     def revoke_task(self, task_id: str, at: datetime, result: str, detail: str) -> None:
         at_us = to_us(at)
+        self.writes += 1
         self._run(
             "UPDATE task SET revoked_us = ?, revoke_result = ?, revoke_detail = ?, end_us = ? "
             "WHERE id = ?",
@@ -327,9 +332,17 @@ class Store:
 
     def mark_settled(self, task_ids: Iterable[str]) -> None:
         with self._lock:
+            self.writes += 1
             self._db.executemany(
                 "UPDATE task SET final_logged = 1 WHERE id = ?", [(i,) for i in task_ids]
             )
+
+    def next_end(self) -> datetime | None:
+        """When the first task whose final entry is not written yet ends; ``None`` if none
+        ever will."""
+        rows = self._all("SELECT MIN(end_us) FROM task WHERE final_logged = 0")
+        end = rows[0][0]
+        return None if end is None or end >= _NEVER else from_us(end)
 
     def count_tasks(self) -> int:
         return int(self._all("SELECT COUNT(*) FROM task")[0][0])
@@ -357,6 +370,7 @@ class Store:
             for e in entries
         ]
         with self.transaction():
+            self.writes += 1
             bulk = len(rows) >= BULK_ROWS
             if bulk:
                 for name in LOG_INDEXES:

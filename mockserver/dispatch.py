@@ -123,10 +123,14 @@ class Operation:
         return f"Operation({self.operation_id!r})"
 
     async def __call__(
-        self, scope: Scope, receive: Receive, caller: Caller, path_params: dict[str, str]
+        self,
+        scope: Scope,
+        receive: Receive,
+        caller: Caller,
+        path_params: dict[str, str],
+        headers: Headers,
     ) -> Response:
         """Validate the request as connexion would, in the same order, and call the handler."""
-        headers = Headers(scope=scope)
         query = QueryParams(scope.get("query_string", b""))
         params = self.parameters.validate(path_params, query)
         body = None

@@ -137,13 +137,17 @@ class ApiPipeline:
                     scope = {**scope, CALLER_KEY: caller}
                     await self.app(scope, receive, self._with_headers(send, caller, endpoint))
                     return
-                response = await operation(scope, receive, caller, path_params)
+                response = await operation(scope, receive, caller, path_params, headers)
         except ApiError as exc:
             response = error_response(exc, headers.get("accept"))
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], original_path)
             response = server_error()
-        await response(scope, receive, self._with_headers(send, caller, endpoint))
+        present = {name for name, _ in response.raw_headers}
+        response.raw_headers += [
+            h for h in self._extra_headers(caller, endpoint) if h[0] not in present
+        ]
+        await response(scope, receive, send)
 
     def _checks(
         self, scope: Scope, headers: Headers, endpoint: Endpoint, caller: Caller
@@ -200,21 +204,26 @@ class ApiPipeline:
         url = f"{scope.get('scheme', 'http')}://{host}{path}" + (f"?{query}" if query else "")
         return RedirectResponse(url, status_code=HTTPStatus.MOVED_PERMANENTLY)
 
+    def _extra_headers(self, caller: Caller, endpoint: Endpoint) -> list[tuple[bytes, bytes]]:
+        """The headers every answer from the checks on carries (unless it has its own)."""
+        return [
+            (b"es_version", self.version.encode()),
+            (b"es_username", (caller.user.username if caller.user else "").encode()),
+            (b"es_dc", caller.dc_name.encode()),
+            (b"allow", endpoint.allow.encode()),
+        ]
+
     def _with_headers(self, send: Send, caller: Caller, endpoint: Endpoint) -> Send:
+        """``send`` adding :meth:`_extra_headers`, for answers connexion makes."""
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra: list[tuple[bytes, bytes]] = [
-                    (b"es_version", self.version.encode()),
-                    (b"es_username", (caller.user.username if caller.user else "").encode()),
-                    (b"es_dc", caller.dc_name.encode()),
-                    (b"allow", endpoint.allow.encode()),
-                ]
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 message = {
                     **message,
                     "headers": [
                         *message.get("headers", []),
-                        *(h for h in extra if h[0] not in present),
+                        *(h for h in self._extra_headers(caller, endpoint) if h[0] not in present),
                     ],
                 }
             await send(message)

@@ -289,7 +289,7 @@ class Deployment:
         if task is None:
             return TaskStatus.unknown(task_id)
         now = self.now()
-        return TaskStatus(task_id, task.state(now), task.result_at(now))
+        return TaskStatus(task_id, task.state(now), task.result_at(now), task.next_change(now))
 
     def task_cancel(self, user: User, dc: Dc, task_id: str, *, force: bool = False) -> TaskStatus:
         """Revoke a running task of the caller's and answer with its state."""
@@ -340,13 +340,17 @@ class Deployment:
             since = self.now() - timedelta(seconds=last)
         except OverflowError:
             raise PreconditionFailed('Invalid "last" parameter') from None
-        counts = self.store.log_counts_since(self._visibility(user, dc), since)
+        vis = self._visibility(user, dc)
+        counts = self.store.log_counts_since(vis, since)
+        oldest = self.store.log_first_since(vis, since)
         return Stats(
             pending=counts[LogStatus.PENDING],
             revoked=counts[LogStatus.REVOKED],
             succeeded=counts[LogStatus.SUCCESS],
             failed=counts[LogStatus.FAILURE],
             last=last,
+            # The window [now - last, ...) still holds the oldest entry until this moment.
+            changes_at=None if oldest is None else _after(oldest, last),
         )
 
     def is_known_task(self, task_id: str) -> bool:
@@ -355,3 +359,12 @@ class Deployment:
     def state_of(self, task_id: str) -> TaskState | None:
         task = self.store.get_task(task_id)
         return None if task is None else task.state(self.now())
+
+
+def _after(moment: datetime, seconds: int) -> datetime | None:
+    """The first instant at which ``now - seconds`` is past ``moment``; ``None`` beyond the
+    calendar."""
+    try:
+        return moment + timedelta(seconds=seconds, microseconds=1)
+    except OverflowError:
+        return None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -23,6 +24,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope
 
 from mockserver.accounts import User
+from mockserver.answers import Answer, AnswerCache
 from mockserver.errors import ApiError, AuthenticationFailed
 from mockserver.validation import PARAMS_KEY, JsonBodyRules, ParameterRules
 
@@ -50,6 +52,13 @@ class Call:
     params: dict[str, Any]
     body: Any
     caller: Caller
+    kept: bool = False
+    kept_until: datetime | None = None
+
+    def keep(self, until: datetime | None = None) -> None:
+        """Say the answer may be given again to the same request until the store is written
+        to, or ``until`` (a moment of the deployment's clock) comes (:mod:`mockserver.answers`)."""
+        self.kept, self.kept_until = True, until
 
     @property
     def method(self) -> str:
@@ -98,10 +107,15 @@ class Operation:
     """
 
     def __init__(
-        self, operation: dict[str, Any], path_parameters: list[dict[str, Any]], handler: Handler
+        self,
+        operation: dict[str, Any],
+        path_parameters: list[dict[str, Any]],
+        handler: Handler,
+        answers: AnswerCache | None = None,
     ) -> None:
         self.operation_id: str = operation["operationId"]
         self.handler = handler
+        self.answers = answers
         declared = {(p["name"], p["in"]): p for p in path_parameters}
         declared.update({(p["name"], p["in"]): p for p in operation.get("parameters", [])})
         self.parameters = ParameterRules(list(declared.values()))
@@ -131,12 +145,48 @@ class Operation:
         headers: Headers,
     ) -> Response:
         """Validate the request as connexion would, in the same order, and call the handler."""
-        query = QueryParams(scope.get("query_string", b""))
+        query_string = scope.get("query_string", b"")
+        query = QueryParams(query_string)
         params = self.parameters.validate(path_params, query)
         body = None
         if self.consumes:
             body = await self._body(headers, receive)
-        return await self.handler(Call(scope, headers, query, path_params, params, body, caller))
+        key = None
+        if self.answers is not None and not self.consumes:
+            user = caller.user
+            key = (
+                self.operation_id,
+                None if user is None else user.id,
+                caller.path_dc,
+                caller.original_path,
+                query_string,
+                headers.get("accept"),
+                headers.get("host"),
+                scope.get("scheme"),
+                scope.get("root_path"),
+            )
+            kept = self.answers.get(key)
+            if kept is not None:
+                caller.dc_name = kept.dc_name
+                response = Response(kept.body, status_code=kept.status)
+                response.raw_headers[:0] = kept.headers
+                return response
+        writes = 0 if self.answers is None else self.answers.writes()
+        call = Call(scope, headers, query, path_params, params, body, caller)
+        response = await self.handler(call)
+        if key is not None and self.answers is not None and call.kept:
+            self.answers.put(
+                key,
+                Answer(
+                    status=response.status_code,
+                    body=bytes(response.body),
+                    headers=tuple(h for h in response.raw_headers if h[0] != b"content-length"),
+                    dc_name=caller.dc_name,
+                    writes=writes,
+                    until=call.kept_until,
+                ),
+            )
+        return response
 
     async def _body(self, headers: Headers, receive: Receive) -> Any:
         mime_type, _ = split_content_type(headers.get("content-type"))
@@ -168,9 +218,12 @@ class Operations:
 
     :param handlers: an object with a coroutine method per operationId, each taking a
         :class:`Call`.
+    :param answers: where to keep answers handlers say may be given again; ``None`` keeps none.
     """
 
-    def __init__(self, spec: dict[str, Any], handlers: object) -> None:
+    def __init__(
+        self, spec: dict[str, Any], handlers: object, answers: AnswerCache | None = None
+    ) -> None:
         self._table: dict[tuple[str, str], Operation] = {}
         for template, item in spec["paths"].items():
             for method in METHODS:
@@ -180,6 +233,7 @@ class Operations:
                         operation,
                         item.get("parameters", []),
                         handler_for(handlers, operation["operationId"]),
+                        answers,
                     )
 
     def get(self, template: str, method: str) -> Operation | None:

@@ -50,16 +50,23 @@ class Handlers:
         body = {"status": str(status.state), "result": status.result, "task_id": status.task_id}
         return self._json(call, status.http_status, body, _TASK_RESPONSE)
 
+    # Reads say how long their answer holds (mockserver/answers.py): the task list, a task's
+    # details and the log change only when the store does; a task's status also as time
+    # passes, and the statistics as their window moves on.
+
     # -- tasks ----------------------------------------------------------------------------
 
     async def taskList(self, call: Call) -> Response:
         user, dc, _caller = self._context(call)
+        call.keep()
         return self._json(call, HTTPStatus.OK, self.deployment.task_list(user, dc))
 
     async def taskDetails(self, call: Call) -> Response:
         user, dc, _caller = self._context(call)
         task_id = call.path_params["task_id"]
-        return self._json(call, HTTPStatus.OK, self.deployment.task_details(user, dc, task_id))
+        details = self.deployment.task_details(user, dc, task_id)
+        call.keep()
+        return self._json(call, HTTPStatus.OK, details)
 
     async def taskDelete(self, call: Call) -> Response:
         user, dc, _caller = self._context(call)
@@ -71,13 +78,16 @@ class Handlers:
 
     async def taskStatus(self, call: Call) -> Response:
         user, _dc, _caller = self._context(call)
-        return self._status(call, self.deployment.task_status(user, call.path_params["task_id"]))
+        status = self.deployment.task_status(user, call.path_params["task_id"])
+        call.keep(until=status.changes_at)
+        return self._status(call, status)
 
     taskState = taskStatus
 
     async def taskDone(self, call: Call) -> Response:
         user, _dc, _caller = self._context(call)
         status = self.deployment.task_status(user, call.path_params["task_id"])
+        call.keep(until=status.changes_at)
         return self._json(
             call, status.http_status, {"done": status.done, "task_id": status.task_id}
         )
@@ -95,6 +105,7 @@ class Handlers:
         user, dc, caller = self._context(call)
         params = call.params
         number = params.get("page")
+        call.keep()
         if number is None:
             entries = self.deployment.log_last(user, dc)
             return self._json(
@@ -143,6 +154,7 @@ class Handlers:
         user, dc, _caller = self._context(call)
         last = call.params.get("last", 86400)
         stats = self.deployment.log_stats(user, dc, last)
+        call.keep(until=stats.changes_at)
         return self._json(call, HTTPStatus.OK, stats.as_json())
 
     # -- accounts -------------------------------------------------------------------------

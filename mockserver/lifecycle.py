@@ -130,6 +130,20 @@ class Task:
             return self.final_state()
         return TaskState.PENDING if now < self.started_at else TaskState.STARTED
 
+    def next_change(self, now: datetime) -> datetime | None:
+        """When :meth:`state` and :meth:`result_at` next change by the clock alone after
+        ``now`` (they also change when the task is revoked); ``None`` if never."""
+        if now < self.started_at:
+            return self.started_at
+        ended = self.ended_at
+        if ended is None:
+            return None
+        if now < ended:
+            return ended
+        if now < ended + RESULT_EXPIRES:
+            return ended + RESULT_EXPIRES
+        return None
+
     def result_at(self, now: datetime) -> Any:
         """The ``result`` field of the status body at ``now``."""
         state = self.state(now)
@@ -166,6 +180,8 @@ class TaskStatus:
     task_id: str
     state: TaskState
     result: Any
+    #: When this answer changes by the clock alone (:meth:`Task.next_change`).
+    changes_at: datetime | None = field(default=None, compare=False)
 
     @property
     def http_status(self) -> HTTPStatus:

@@ -596,6 +596,18 @@ class Store:
         counts.update({LogStatus(status): n for status, n in counted.items()})
         return counts
 
+    def log_first_since(self, vis: Visibility, since: datetime) -> datetime | None:
+        """The time of the oldest entry ``vis`` sees at or after ``since``."""
+        times = [
+            row[0]
+            for where, params in self._branches(vis)
+            for row in self._all(
+                f"SELECT MIN(time_us) FROM {where} AND time_us >= ?", [*params, to_us(since)]
+            )
+            if row[0] is not None
+        ]
+        return from_us(min(times)) if times else None
+
     def count_log(self) -> int:
         with self._lock:
             return self._counts.total("1", [])

@@ -9,7 +9,7 @@ shapes: the last :data:`LAST_SIZE` entries as the cache keeps them, and pages of
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -199,6 +199,8 @@ class Stats:
     succeeded: int
     failed: int
     last: int
+    #: When the counts change by the clock alone: the oldest entry counted leaves the window.
+    changes_at: datetime | None = field(default=None, compare=False)
 
     def as_json(self) -> dict[str, int]:
         return {

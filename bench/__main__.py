@@ -6,7 +6,7 @@ import os
 import shlex
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ class Run:
     load_before: tuple[float, float, float]
     meter: CpuMeter = field(default_factory=CpuMeter)
     comparisons: list[Comparison] = field(default_factory=list)
+    uncached: list[Comparison] = field(default_factory=list)
     start_times: dict[str, float] = field(default_factory=dict)
     scale_rows: list[ScaleRow] = field(default_factory=list)
     timings: list[suites.Timing] = field(default_factory=list)
@@ -79,17 +80,24 @@ def compare_servers(
     workdir: Path,
     *,
     prism: bool,
+    uncached: bool,
     duration: float,
     warmup: float,
     connections: int,
     server_cpu: int | None,
     client_cpu: int | None,
 ) -> None:
+    starters: dict[str, Callable[[], Server]] = {
+        "ours": lambda: start_ours(workdir, cpu=server_cpu),
+    }
+    if uncached:
+        starters["ours, --no-cache"] = lambda: start_ours(workdir, cache=False, cpu=server_cpu)
+    if prism:
+        starters["Prism"] = lambda: start_prism(workdir, cpu=server_cpu)
     measured: dict[str, dict[str, wrk.WrkResult]] = {}
-    for name in ["ours", "Prism"] if prism else ["ours"]:
+    for name, start in starters.items():
         say(f"starting {name}")
-        starting = start_ours if name == "ours" else start_prism
-        with starting(workdir, cpu=server_cpu) as server:
+        with start() as server:
             run.start_times[name] = server.started_in
             say(f"{name} answered {server.started_in:.2f} s after launch")
             measured[name] = load(
@@ -100,15 +108,18 @@ def compare_servers(
                 connections=connections,
                 cpu=client_cpu,
             )
-    for request in REQUEST_TYPES:
-        run.comparisons.append(
-            Comparison(
-                request.name,
-                measured["ours"][request.name],
-                measured.get("Prism", {}).get(request.name),
-                int(request.expected),
+    for ours, rows in (("ours", run.comparisons), ("ours, --no-cache", run.uncached)):
+        if ours not in measured:
+            continue
+        for request in REQUEST_TYPES:
+            rows.append(
+                Comparison(
+                    request.name,
+                    measured[ours][request.name],
+                    measured.get("Prism", {}).get(request.name),
+                    int(request.expected),
+                )
             )
-        )
 
 
 def _load(values: Sequence[float]) -> str:
@@ -144,6 +155,18 @@ def markdown(run: Run) -> str:
             "of the measured run.",
             "",
             comparison_table(run.comparisons),
+            "",
+            *(
+                [
+                    "",
+                    "The same with ours started `--no-cache`, so that every request reads the "
+                    "store and renders its answer:",
+                    "",
+                    comparison_table(run.uncached),
+                ]
+                if run.uncached
+                else []
+            ),
             "",
             "Start to first answer (launch to the first `GET /api/task/` answered): "
             + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in run.start_times.items())
@@ -189,6 +212,12 @@ def write(path: Path, body: str) -> None:
 @click.option("--quick", is_flag=True, help="Short runs and sizes up to 10^5: a smoke test.")
 @click.option("--prism/--no-prism", default=True, show_default=True, help="Measure Prism too.")
 @click.option(
+    "--uncached/--no-uncached",
+    default=True,
+    show_default=True,
+    help="Also measure ours started --no-cache.",
+)
+@click.option(
     "--compare/--no-compare",
     "with_prism_table",
     default=True,
@@ -233,6 +262,7 @@ def main(
     concurrency: int,
     quick: bool,
     prism: bool,
+    uncached: bool,
     with_prism_table: bool,
     at_scale: bool,
     sizes: str,
@@ -280,6 +310,7 @@ def main(
                 run,
                 workdir,
                 prism=prism,
+                uncached=uncached,
                 duration=duration,
                 warmup=warmup,
                 connections=concurrency,

@@ -1,8 +1,9 @@
 """The task log at the sizes real deployments reach: load it, then time its pages and stats.
 
 For each size the reference server is started with that much history (``--history``; every
-finished task logs two entries), and each URL is loaded over one connection, so that the
-latencies are those of one request at a time.
+finished task logs two entries) and without its answer cache (``--no-cache``), so that every
+request reads the store; each URL is loaded over one connection, so that the latencies are
+those of one request at a time.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def measure(
 ) -> ScaleRow:
     history = max(0, entries // 2)
     say(f"scale: starting the server with {history:,} finished tasks")
-    with start_ours(workdir, history=history, cpu=server_cpu) as server:
+    with start_ours(workdir, history=history, cache=False, cpu=server_cpu) as server:
         memory = server.memory_kib()
         overview = json.loads(get(f"{server.base_url}/control/")[1])
         latencies = {}

@@ -123,11 +123,19 @@ def _launch(command: list[str], log: Path) -> subprocess.Popen[bytes]:
 
 
 def start_ours(
-    workdir: Path, *, history: int = 400, cpu: int | None = None, timeout: float = 900
+    workdir: Path,
+    *,
+    history: int = 400,
+    cache: bool = True,
+    cpu: int | None = None,
+    timeout: float = 900,
 ) -> Server:
-    """``esdc-api serve`` with ``history`` finished tasks (two log entries each)."""
+    """``esdc-api serve`` with ``history`` finished tasks (two log entries each).
+
+    :param cache: keep answers until the deployment changes (``--no-cache`` if false).
+    """
     port = free_port()
-    log = workdir / f"ours-{history}.log"
+    log = workdir / f"ours-{history}-{'cache' if cache else 'no-cache'}.log"
     command = [
         sys.executable,
         "-m",
@@ -140,9 +148,15 @@ def start_ours(
         "warning",
         "--history",
         str(history),
+        "--cache" if cache else "--no-cache",
     ]
     launched = time.monotonic()
-    server = Server("ours", f"http://127.0.0.1:{port}", _launch(pinned(command, cpu), log), log=log)
+    server = Server(
+        "ours" if cache else "ours, --no-cache",
+        f"http://127.0.0.1:{port}",
+        _launch(pinned(command, cpu), log),
+        log=log,
+    )
     _wait_for_answer(server, launched, timeout)
     ready = re.search(r"ready in ([\d.]+) s", log.read_text())
     if ready:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from random import Random
-from typing import Any
+from typing import Any, TypeVar
 
 from mockserver.accounts import Dc, Token, User
 from mockserver.clock import Clock
@@ -51,6 +52,7 @@ from mockserver.tasklog import (
 )
 
 SIGTERM, SIGKILL = 15, 9
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -323,15 +325,38 @@ class Deployment:
         """The last 10 entries the caller's cache holds; no filters."""
         return self.store.log_last(Visibility.for_last(user, dc.id), LAST_SIZE)
 
-    def log_page(self, user: User, dc: Dc, flt: LogFilter, number: int, order: Order) -> Page:
+    def log_last_json(self, user: User, dc: Dc) -> list[str]:
+        """:meth:`log_last`, each entry as JSON (:meth:`LogEntry.as_cached_item`)."""
+        return self.store.log_last_json(Visibility.for_last(user, dc.id), LAST_SIZE)
+
+    def log_page(
+        self, user: User, dc: Dc, flt: LogFilter, number: int, order: Order
+    ) -> Page[LogEntry]:
         """One page of the filtered log; a page past the end raises :class:`InvalidPage`."""
+        return self._page(user, dc, flt, number, order, self.store.log_page)
+
+    def log_page_json(
+        self, user: User, dc: Dc, flt: LogFilter, number: int, order: Order
+    ) -> Page[str]:
+        """:meth:`log_page`, each entry as JSON (:meth:`LogEntry.as_page_item`)."""
+        return self._page(user, dc, flt, number, order, self.store.log_page_json)
+
+    def _page(
+        self,
+        user: User,
+        dc: Dc,
+        flt: LogFilter,
+        number: int,
+        order: Order,
+        read: Callable[[Visibility, LogFilter, datetime, int, Order], list[T]],
+    ) -> Page[T]:
         if number < 1:
             raise InvalidPage()
         vis, now = self._visibility(user, dc), self.now()
         count = self.store.log_count(vis, flt, now)
         if number > last_page_number(count):
             raise InvalidPage()
-        return Page(number, count, self.store.log_page(vis, flt, now, number, order))
+        return Page(number, count, read(vis, flt, now, number, order))
 
     def log_stats(self, user: User, dc: Dc, last: int) -> Stats:
         """Entries of each status written in the last ``last`` seconds; admins only."""

@@ -16,8 +16,8 @@ from mockserver.deployment import Deployment
 from mockserver.dispatch import Call, Caller
 from mockserver.errors import PreconditionFailed
 from mockserver.lifecycle import TaskStatus
-from mockserver.responses import json_response
-from mockserver.tasklog import LogFilter, LogStatus, Order
+from mockserver.responses import indent_of, json_response, rendered_response
+from mockserver.tasklog import LogFilter, LogStatus, Order, Page
 
 _TASK_RESPONSE = {"es_task_response": "true"}
 
@@ -106,7 +106,12 @@ class Handlers:
         params = call.params
         number = params.get("page")
         call.keep()
+        # Entries come rendered by the store unless the client asks for indented JSON.
+        rendered = indent_of(call.accept) is None
         if number is None:
+            if rendered:
+                items = self.deployment.log_last_json(user, dc)
+                return rendered_response(HTTPStatus.OK, {}, "results", items)
             entries = self.deployment.log_last(user, dc)
             return self._json(
                 call, HTTPStatus.OK, {"results": [e.as_cached_item() for e in entries]}
@@ -123,21 +128,22 @@ class Handlers:
             date_from=_date(params.get("date_from")),
             date_to=_date(params.get("date_to")),
         )
+        if rendered:
+            json_page = self.deployment.log_page_json(user, dc, flt, number, order)
+            head = self._page_links(call, json_page)
+            return rendered_response(HTTPStatus.OK, head, "results", json_page.entries)
         page = self.deployment.log_page(user, dc, flt, number, order)
-        return self._json(
-            call,
-            HTTPStatus.OK,
-            {
-                "count": page.count,
-                "next": self._page_url(call, page.number + 1) if page.has_next else None,
-                "previous": (
-                    None
-                    if page.previous_number is None
-                    else self._page_url(call, page.previous_number)
-                ),
-                "results": [e.as_page_item() for e in page.entries],
-            },
-        )
+        results = [e.as_page_item() for e in page.entries]
+        return self._json(call, HTTPStatus.OK, {**self._page_links(call, page), "results": results})
+
+    def _page_links(self, call: Call, page: Page[Any]) -> dict[str, Any]:
+        return {
+            "count": page.count,
+            "next": self._page_url(call, page.number + 1) if page.has_next else None,
+            "previous": (
+                None if page.previous_number is None else self._page_url(call, page.previous_number)
+            ),
+        }
 
     @staticmethod
     def _page_url(call: Call, number: int) -> str:

@@ -46,6 +46,16 @@ def json_response(
     )
 
 
+def rendered_response(
+    status: HTTPStatus | int, head: dict[str, Any], key: str, items: list[str]
+) -> Response:
+    """Compact JSON of ``head`` with ``key`` added last, a list of items that are JSON
+    already (entries the store rendered)."""
+    body = dumps(head)[:-1] + (b"," if head else b"") + f'"{key}":['.encode()
+    body += ",".join(items).encode() + b"]}"
+    return Response(body, status_code=int(status), media_type=JSON)
+
+
 def error_response(exc: ApiError, accept: str | None) -> Response:
     """A domain error in the real API's shape: its status, body and headers."""
     return Response(

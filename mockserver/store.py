@@ -24,6 +24,7 @@ from mockserver.lifecycle import Outcome, Task, TaskObject
 from mockserver.logcounts import EARLIEST, LATEST, LogCounts
 from mockserver.tasklog import (
     AUTO_TASK_TYPES,
+    FLAG_WORDS,
     PAGE_SIZE,
     LogEntry,
     LogFilter,
@@ -78,6 +79,36 @@ LOG_INDEXES = {
 }
 #: A batch of log entries this large is written with the indexes dropped and built after.
 BULK_ROWS = 50_000
+
+
+def _time_sql(zone: str) -> str:
+    """``time_us`` as ``datetime.isoformat()`` writes it (no fraction when it is 0), in UTC."""
+    fraction = "((time_us % 1000000) + 1000000) % 1000000"  # SQLite's % truncates to zero
+    return (
+        f"strftime('%Y-%m-%dT%H:%M:%S', (time_us - {fraction}) / 1000000, 'unixepoch') "
+        f"|| CASE WHEN {fraction} THEN printf('.%06d', {fraction}) ELSE '' END || '{zone}'"
+    )
+
+
+_FLAG_SQL = (
+    "CASE substr(msg, 1, instr(msg || ' ', ' ') - 1) "
+    + " ".join(f"WHEN '{w}' THEN {int(flag)}" for flag, words in FLAG_WORDS.items() for w in words)
+    + " ELSE 0 END"
+)
+#: :meth:`LogEntry.as_page_item` rendered by SQLite, so a page of 100 entries is not built
+#: in Python; tests/mockserver/test_store.py checks the two agree.
+PAGE_ITEM_SQL = (
+    f"json_object('time', {_time_sql('Z')}, 'task', task, 'status', status, "
+    "'username', username, 'msg', msg, 'detail', detail, 'object_name', object_name, "
+    f"'object_alias', object_alias, 'object_type', object_type, 'flag', {_FLAG_SQL})"
+)
+#: :meth:`LogEntry.as_cached_item` rendered by SQLite.
+CACHED_ITEM_SQL = (
+    f"json_object('time', {_time_sql('+00:00')}, 'task', task, 'status', status, "
+    f"'task_type', task_type, 'flag', {_FLAG_SQL}, 'username', username, "
+    "'object_type', object_type, 'object_name', object_name, 'object_alias', object_alias, "
+    "'msg', msg, 'detail', detail)"
+)
 
 
 def to_us(moment: datetime) -> int:
@@ -454,14 +485,20 @@ class Store:
         return rows[:limit]
 
     def log_last(self, vis: Visibility, size: int) -> list[LogEntry]:
-        rows = self._merged(
+        return [self._entry(row) for row in self._last_rows(vis, size, self._LOG_COLUMNS)]
+
+    def log_last_json(self, vis: Visibility, size: int) -> list[str]:
+        """:meth:`log_last`, each entry as :meth:`LogEntry.as_cached_item`'s JSON."""
+        return [row[1] for row in self._last_rows(vis, size, f"time_us, {CACHED_ITEM_SQL}, id")]
+
+    def _last_rows(self, vis: Visibility, size: int, columns: str) -> list[tuple[Any, ...]]:
+        return self._merged(
             vis,
-            f"SELECT {self._LOG_COLUMNS} FROM {{where}} ORDER BY time_us DESC, id DESC LIMIT ?",
+            f"SELECT {columns} FROM {{where}} ORDER BY time_us DESC, id DESC LIMIT ?",
             [size],
             newest_first=True,
             limit=size,
         )
-        return [self._entry(row) for row in rows]
 
     @staticmethod
     def _key_filter(flt: LogFilter) -> tuple[str, list[Any]]:
@@ -493,7 +530,13 @@ class Store:
         )
 
     def _running_entries(
-        self, vis: Visibility, flt: LogFilter, now: datetime, *, newest_first: bool
+        self,
+        vis: Visibility,
+        flt: LogFilter,
+        now: datetime,
+        *,
+        newest_first: bool,
+        columns: str | None = None,
     ) -> list[tuple[Any, ...]]:
         """The visible, filtered entries of the tasks running at ``now``: few, whatever the
         size of the log, so they are read whole."""
@@ -506,7 +549,7 @@ class Store:
         lo, hi = self._window(flt)
         return self._merged(
             vis,
-            f"SELECT {self._LOG_COLUMNS} FROM {{where}}{keys} "
+            f"SELECT {columns or self._LOG_COLUMNS} FROM {{where}}{keys} "
             f"AND time_us >= ? AND time_us < ? AND task IN ({running})",
             [*key_params, lo, hi, *params],
             newest_first=newest_first,
@@ -543,14 +586,69 @@ class Store:
     def log_page(
         self, vis: Visibility, flt: LogFilter, now: datetime, number: int, order: Order
     ) -> list[LogEntry]:
+        rows = self._page_rows(vis, flt, now, number, order, self._LOG_COLUMNS)
+        return [self._entry(row) for row in rows]
+
+    def log_page_json(
+        self, vis: Visibility, flt: LogFilter, now: datetime, number: int, order: Order
+    ) -> list[str]:
+        """:meth:`log_page`, each entry as :meth:`LogEntry.as_page_item`'s JSON."""
+        columns = f"time_us, {PAGE_ITEM_SQL}, id"
+        return [row[1] for row in self._page_rows(vis, flt, now, number, order, columns)]
+
+    def _page_rows(
+        self,
+        vis: Visibility,
+        flt: LogFilter,
+        now: datetime,
+        number: int,
+        order: Order,
+        columns: str,
+    ) -> list[tuple[Any, ...]]:
+        """The rows of a page, ``columns`` starting with ``time_us`` and ending with ``id``."""
         newest_first = order is Order.NEWEST_FIRST
         start = (number - 1) * PAGE_SIZE
         if flt.show_running:
-            rows = self._running_entries(vis, flt, now, newest_first=newest_first)
-            return [self._entry(row) for row in rows[start : start + PAGE_SIZE]]
-        where, params = self._visible(vis)
+            rows = self._running_entries(vis, flt, now, newest_first=newest_first, columns=columns)
+            return rows[start : start + PAGE_SIZE]
         keys, key_params = self._key_filter(flt)
         lo, hi = self._window(flt)
+        direction = "DESC" if newest_first else "ASC"
+        if start == 0:  # the first page starts at the window's edge: nothing to seek
+            bounds, bound_params = "AND time_us >= ? AND time_us < ?", [lo, hi]
+        else:
+            first = self._seek(vis, flt, keys, key_params, lo, hi, start, newest_first)
+            if first is None:
+                return []
+            # From the first entry on, towards the window's far end only: given two bounds on
+            # the same side, SQLite may seek by the window's and read every entry up to the
+            # first.
+            if newest_first:
+                bounds, bound_params = "AND (time_us, id) <= (?, ?) AND time_us >= ?", [*first, lo]
+            else:
+                bounds, bound_params = "AND (time_us, id) >= (?, ?) AND time_us < ?", [*first, hi]
+        return self._merged(
+            vis,
+            f"SELECT {columns} FROM {{where}}{keys} {bounds} "
+            f"ORDER BY time_us {direction}, id {direction} LIMIT ?",
+            [*key_params, *bound_params, PAGE_SIZE],
+            newest_first=newest_first,
+            limit=PAGE_SIZE,
+        )
+
+    def _seek(
+        self,
+        vis: Visibility,
+        flt: LogFilter,
+        keys: str,
+        key_params: list[Any],
+        lo: int,
+        hi: int,
+        index: int,
+        newest_first: bool,
+    ) -> tuple[int, int] | None:
+        """The ``(time_us, id)`` of the entry at ``index`` of the filtered window."""
+        where, params = self._visible(vis)
 
         def exact(a: int, b: int) -> list[tuple[int, int]]:
             found: list[tuple[int, int]] = []
@@ -562,33 +660,15 @@ class Store:
             return found
 
         with self._lock:
-            first = self._counts.seek(
+            return self._counts.seek(
                 where + keys,
                 [*params, *key_params],
                 lo,
                 hi,
-                start,
+                index,
                 newest_first=newest_first,
                 exact=exact,
             )
-        if first is None:
-            return []
-        # From the first entry on, towards the window's far end only: given two bounds on the
-        # same side, SQLite may seek by the window's and read every entry up to the first.
-        if newest_first:
-            direction, start_at, stop_at, stop = "DESC", "<=", ">=", lo
-        else:
-            direction, start_at, stop_at, stop = "ASC", ">=", "<", hi
-        rows = self._merged(
-            vis,
-            f"SELECT {self._LOG_COLUMNS} FROM {{where}}{keys} "
-            f"AND (time_us, id) {start_at} (?, ?) AND time_us {stop_at} ? "
-            f"ORDER BY time_us {direction}, id {direction} LIMIT ?",
-            [*key_params, *first, stop, PAGE_SIZE],
-            newest_first=newest_first,
-            limit=PAGE_SIZE,
-        )
-        return [self._entry(row) for row in rows]
 
     def log_counts_since(self, vis: Visibility, since: datetime) -> dict[LogStatus, int]:
         counted = self._counted(vis, LogFilter(), to_us(since), LATEST, by="status")

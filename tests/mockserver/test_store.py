@@ -8,10 +8,11 @@ deletes, a reset, and a file reopened.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import suppress
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from random import Random
 
@@ -24,7 +25,15 @@ from mockserver.deployment import Deployment, NewTask
 from mockserver.errors import CannotCancel
 from mockserver.lifecycle import TaskObject
 from mockserver.store import Store, from_us, to_us
-from mockserver.tasklog import AUTO_TASK_TYPES, PAGE_SIZE, LogFilter, LogStatus, Order, Visibility
+from mockserver.tasklog import (
+    AUTO_TASK_TYPES,
+    PAGE_SIZE,
+    LogEntry,
+    LogFilter,
+    LogStatus,
+    Order,
+    Visibility,
+)
 from tests.conftest import DOC_TIME
 from tests.mockserver.conftest import dc, user
 
@@ -210,4 +219,56 @@ def test_a_bulk_write_drops_and_builds_the_indexes_and_counts_alike(
         indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     assert set(store_module.LOG_INDEXES) <= indexes
     check_against_naive(store, Naive(path), to_us(DOC_TIME))
+    store.close()
+
+
+def compact(item: object) -> str:
+    return json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+
+
+ODD_TEXTS = ['quote " and \\ back', "line\nbreak\ttab\x01\x1f", "é ✓ 😀 \u2028", "", "Add"]
+ODD_TIMES = [
+    datetime(1, 1, 1, tzinfo=UTC),
+    datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+    datetime(1970, 1, 1, tzinfo=UTC),
+    datetime(2026, 11, 2, 11, 0, 0, 1, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+]
+
+
+def test_entries_rendered_by_sqlite_are_the_json_python_renders(tmp_path: Path) -> None:
+    store = Store(tmp_path / "odd.sqlite3")
+    populate(store, DOC_TIME, tasks=300)
+    store.add_log_entries(
+        LogEntry(
+            time=moment,
+            task="3e3d1-8c2f4a17-5b3e-4d21-a9f0",
+            task_type=1,
+            status=LogStatus.SUCCESS,
+            dc_id=1,
+            user_id=3,
+            username=text,
+            owner_id=3,
+            object_type="vm",
+            object_pk=text,
+            object_name=text,
+            object_alias=text,
+            msg=f"{word} {text}",
+            detail=text,
+        )
+        for moment in ODD_TIMES
+        for text in ODD_TEXTS
+        for word in ("Create", "Rollback", "Remote", "Start", "Delete")
+    )
+    for vis in VISIBILITIES:
+        assert store.log_last_json(vis, 10) == [
+            compact(e.as_cached_item()) for e in store.log_last(vis, 10)
+        ]
+        for flt in FILTERS[:6]:
+            for order in Order:
+                for number in (1, 2, 5):
+                    entries = store.log_page(vis, flt, DOC_TIME, number, order)
+                    assert store.log_page_json(vis, flt, DOC_TIME, number, order) == [
+                        compact(e.as_page_item()) for e in entries
+                    ], (vis, flt, order, number)
     store.close()

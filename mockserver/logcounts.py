@@ -123,7 +123,7 @@ class LogCounts:
 
     def total(self, where: str, params: Sequence[Any]) -> int:
         """Entries of all time whose key matches ``where``."""
-        return sum(self._sums(Buckets(0, 0, 1), where, params, None).values())
+        return sum(self._sums([Buckets(0, 0, 1)], where, params, None).values())
 
     def count(
         self,
@@ -137,12 +137,12 @@ class LogCounts:
     ) -> Counter[Any]:
         """Entries in ``[lo, hi)`` whose key matches ``where``, per value of the key column
         ``by`` (or all under ``None``). ``exact`` counts them in the log the same way."""
-        found: Counter[Any] = Counter()
         whole = [Buckets(0, 0, 1)] if (lo, hi) == (EARLIEST, LATEST) else pieces(lo, hi)
+        found: Counter[Any] = Counter(
+            self._sums([p for p in whole if isinstance(p, Buckets)], where, params, by)
+        )
         for piece in whole:
-            if isinstance(piece, Buckets):
-                found.update(self._sums(piece, where, params, by))
-            else:
+            if isinstance(piece, Exact):
                 found.update(exact(piece.lo, piece.hi))
         return found
 
@@ -188,15 +188,18 @@ class LogCounts:
         return None
 
     def _sums(
-        self, piece: Buckets, where: str, params: Sequence[Any], by: str | None
+        self, whole: list[Buckets], where: str, params: Sequence[Any], by: str | None
     ) -> dict[Any, int]:
+        """The counters of all these buckets, summed in one query."""
+        if not whole:
+            return {}
         if by is not None and by not in KEY_COLUMNS:
             raise ValueError(f"counters are kept per {KEY_COLUMNS}, not per {by!r}")
         group = "NULL" if by is None else by
+        ranges = " OR ".join(["(level = ? AND bucket >= ? AND bucket < ?)"] * len(whole))
         rows = self._db.execute(
-            f"SELECT {group}, SUM(n) FROM log_count WHERE level = ? AND bucket >= ? "
-            f"AND bucket < ? AND {where} GROUP BY {group}",
-            (piece.level, piece.first, piece.last, *params),
+            f"SELECT {group}, SUM(n) FROM log_count WHERE ({ranges}) AND {where} GROUP BY {group}",
+            (*(v for p in whole for v in (p.level, p.first, p.last)), *params),
         ).fetchall()
         return {value: int(n) for value, n in rows if n}
 

@@ -140,6 +140,7 @@ class Store:
         self._depth = 0
         #: Counts writes to tasks and the log, so that readers can tell nothing changed.
         self.writes = 0
+        self._dc_ids: list[int] | None = None
         self._db.executescript(SCHEMA)
         self._create_log_indexes()
         self._counts = LogCounts(self._db)
@@ -191,6 +192,7 @@ class Store:
             for table in ("meta", "dc", "user", "token", "task", "log"):
                 self._db.execute(f"DELETE FROM {table}")
             self._counts.clear()
+            self._dc_ids = None
             self.writes += 1
 
     # -- meta -----------------------------------------------------------------------------
@@ -205,6 +207,7 @@ class Store:
     # -- datacenters and users ------------------------------------------------------------
 
     def add_dc(self, dc: Dc) -> None:
+        self._dc_ids = None
         self._run("INSERT INTO dc VALUES (?, ?, ?)", (dc.id, dc.name, int(dc.is_default)))
 
     def dcs(self) -> list[Dc]:
@@ -461,8 +464,9 @@ class Store:
         if vis.unbound_everywhere:
             # Named: SQLite would rather take the status index and read every entry of it.
             unbound = "log INDEXED BY log_unbound_dc_time WHERE dc_id = ? AND task_type >= 100"
-            others = self._all("SELECT id FROM dc WHERE id != ?", (vis.dc_id,))
-            branches += [(unbound, [dc_id]) for (dc_id,) in others]
+            if self._dc_ids is None:
+                self._dc_ids = [row[0] for row in self._all("SELECT id FROM dc ORDER BY id")]
+            branches += [(unbound, [dc_id]) for dc_id in self._dc_ids if dc_id != vis.dc_id]
         return branches
 
     def _merged(
@@ -617,7 +621,7 @@ class Store:
         if start == 0:  # the first page starts at the window's edge: nothing to seek
             bounds, bound_params = "AND time_us >= ? AND time_us < ?", [lo, hi]
         else:
-            first = self._seek(vis, flt, keys, key_params, lo, hi, start, newest_first)
+            first = self._seek(vis, keys, key_params, lo, hi, start, newest_first)
             if first is None:
                 return []
             # From the first entry on, towards the window's far end only: given two bounds on
@@ -639,7 +643,6 @@ class Store:
     def _seek(
         self,
         vis: Visibility,
-        flt: LogFilter,
         keys: str,
         key_params: list[Any],
         lo: int,

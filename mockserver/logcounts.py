@@ -1,14 +1,16 @@
 """Counts of task log entries per time bucket, kept beside the log so that counting and
 finding the n-th entry cost the number of buckets, not the number of entries.
 
-Every entry adds 1 to four counters, one per level: all time, its day, its hour and its minute
-(UTC, in microseconds since the epoch, as :mod:`mockserver.store` keeps times). A counter is
+Every entry adds 1 to a counter per level: all time, its day, its quarter of the day, its hour,
+its ten minutes and its minute (UTC, in microseconds since the epoch, as
+:mod:`mockserver.store` keeps times). Each level splits the one above into at most 10 buckets
+but the first, so that finding a bucket reads few counters at any level. A counter is
 kept per *key*, the columns the task log is filtered by (datacenter, owner, task type, status,
 object type and name), so any filter on those columns is a ``WHERE`` on the counters too.
 
 - **Counting** the entries of a time window splits it as a segment tree does: whole days,
-  then the whole hours and minutes at its edges, then the few entries of the partial minutes
-  at the very edges, which are counted in the log itself through its time index.
+  then the whole smaller buckets at its edges, then the few entries of the partial minutes at
+  the very edges, which are counted in the log itself through its time index.
 - **Seeking** the n-th entry of a window (a page's first entry) walks the same pieces in time
   order, summing counters until the piece holding it is found, then descends into it: the day,
   then its hour, then its minute, whose entries are read from the log and counted exactly.
@@ -28,8 +30,10 @@ from typing import Any
 MINUTE = 60 * 1_000_000
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
-#: Bucket widths of levels 1, 2, 3; level 0 is one bucket for all time.
-WIDTHS = (DAY, HOUR, MINUTE)
+#: Bucket widths of levels 1 to 5; level 0 is one bucket for all time.
+WIDTHS = (DAY, 6 * HOUR, HOUR, 10 * MINUTE, MINUTE)
+#: Names the levels, so that a database counted another way is counted again.
+LAYOUT = "log_count levels " + ",".join(str(w // 1_000_000) for w in WIDTHS)
 #: Bounds of an unbounded window, whole days either side of any time the log can hold.
 EARLIEST, LATEST = -(2**62 // DAY) * DAY, (2**62 // DAY) * DAY
 #: The columns of a counter's key; the log has the same ones, under the same names.
@@ -91,14 +95,14 @@ def pieces(lo: int, hi: int, level: int = 1) -> list[Buckets | Exact]:
 
 
 def counters(rows: Iterable[tuple[int, Key]]) -> Counter[Key]:
-    """The counter increments of log entries given as ``(time_us, key)``: four per entry."""
+    """The counter increments of log entries given as ``(time_us, key)``: one per level."""
     minutes = Counter((time_us // MINUTE, key) for time_us, key in rows)
     found: Counter[Key] = Counter()
     for (minute, key), n in minutes.items():
-        found[(3, minute, *key)] += n
-        found[(2, minute * MINUTE // HOUR, *key)] += n
-        found[(1, minute * MINUTE // DAY, *key)] += n
+        start = minute * MINUTE
         found[(0, 0, *key)] += n
+        for level, width in enumerate(WIDTHS, 1):
+            found[(level, start // width, *key)] += n
     return found
 
 

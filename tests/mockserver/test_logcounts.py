@@ -39,10 +39,10 @@ def test_a_window_is_split_into_the_coarsest_buckets_that_fit() -> None:
     lo, hi = 2 * DAY - HOUR - 90 * 1_000_000, 4 * DAY + HOUR + 30
     assert pieces(lo, hi) == [
         Exact(lo, 2 * DAY - HOUR - MINUTE),
-        Buckets(3, (2 * DAY - HOUR - MINUTE) // MINUTE, (2 * DAY - HOUR) // MINUTE),
-        Buckets(2, (2 * DAY - HOUR) // HOUR, 2 * DAY // HOUR),
+        Buckets(5, (2 * DAY - HOUR - MINUTE) // MINUTE, (2 * DAY - HOUR) // MINUTE),
+        Buckets(3, (2 * DAY - HOUR) // HOUR, 2 * DAY // HOUR),
         Buckets(1, 2, 4),
-        Buckets(2, 4 * DAY // HOUR, (4 * DAY + HOUR) // HOUR),
+        Buckets(3, 4 * DAY // HOUR, (4 * DAY + HOUR) // HOUR),
         Exact(4 * DAY + HOUR, hi),
     ]
 
@@ -53,6 +53,6 @@ def test_each_entry_counts_once_at_every_level() -> None:
     found = counters([(t, key), (t + 1, key), (t - DAY, key)])
     assert found[(0, 0, *key)] == 3
     assert found[(1, 3, *key)] == 2 and found[(1, 2, *key)] == 1
-    assert found[(2, t // HOUR, *key)] == 2
-    assert found[(3, t // MINUTE, *key)] == 2
-    assert sum(found.values()) == 12
+    assert found[(3, t // HOUR, *key)] == 2
+    assert found[(5, t // MINUTE, *key)] == 2
+    assert sum(found.values()) == 3 * 6

@@ -196,13 +196,22 @@ def test_they_match_after_a_reset_and_in_a_file_opened_again(
     again.close()
 
 
-def test_a_log_written_before_the_counters_existed_is_counted_when_opened(
-    world: tuple[Deployment, ControlledClock, Naive],
+@pytest.mark.parametrize(
+    "change",
+    [
+        "DROP TABLE log_count",  # written before the counters existed
+        "UPDATE meta SET value = 'log_count levels 86400,3600,60' WHERE key = 'log_counts'",
+    ],
+)
+def test_a_log_counted_otherwise_or_not_at_all_is_counted_when_opened(
+    world: tuple[Deployment, ControlledClock, Naive], change: str
 ) -> None:
     deployment, clock, naive = world
     deployment.store.close()
     with sqlite3.connect(naive.path) as db:
-        db.execute("DROP TABLE log_count")
+        db.execute(change)
+        if change.startswith("UPDATE"):  # and the counters are off, as another layout's are
+            db.execute("DELETE FROM log_count WHERE level = 2")
     reopened = Store(naive.path)
     check_against_naive(reopened, naive, now_us(clock))
     reopened.close()

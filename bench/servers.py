@@ -148,7 +148,7 @@ def start_ours(
         "warning",
         "--history",
         str(history),
-        "--cache" if cache else "--no-cache",
+        *([] if cache else ["--no-cache"]),  # the default, and older checkouts lack the option
     ]
     launched = time.monotonic()
     server = Server(

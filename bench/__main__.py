@@ -139,8 +139,8 @@ def markdown(run: Run) -> str:
         "",
         f"- load average (1 / 5 / 15 min) before the run: {_load(run.load_before)}; after: "
         f"{_load(run.load_after)} (the run itself keeps about two cores busy).",
-        f"- other processes during the measured runs (the machine's busy time less the "
-        f"servers' and wrk's): {run.meter.mean_other_cores:.2f} cores on average, "
+        f"- other processes during the measured runs (the machine's time in processes less "
+        f"the servers' and wrk's): {run.meter.mean_other_cores:.2f} cores on average, "
         f"{run.meter.max_other_cores:.2f} at most.",
         f"- pinning: {run.options['pinning']}.",
     ]

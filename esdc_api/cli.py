@@ -160,6 +160,12 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     "--validate-responses", is_flag=True, help="Check every answer against the spec (slower)."
 )
 @click.option(
+    "--cache/--no-cache",
+    default=True,
+    show_default=True,
+    help="Give a read the answer it got before while nothing it shows has changed.",
+)
+@click.option(
     "--docs-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,

@@ -25,13 +25,15 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from esdc_api.spec import CONTROL_SPEC_ROOT, load_spec
+from mockserver.answers import AnswerCache
 from mockserver.clock import ControlledClock
 from mockserver.control import Control
 from mockserver.demo_data import populate
 from mockserver.deployment import Deployment
+from mockserver.dispatch import Operations, connexion_views
 from mockserver.errors import ApiError
 from mockserver.handlers import Handlers
-from mockserver.middleware import ApiPipeline
+from mockserver.middleware import CALLER_KEY, ApiPipeline
 from mockserver.responses import dumps, indent_of
 from mockserver.routing import Router
 from mockserver.settings import Settings
@@ -67,12 +69,18 @@ class ReferenceServer:
     """The reference server as an ASGI application, with its deployment at hand for tests."""
 
     def __init__(
-        self, asgi: ASGIApp, deployment: Deployment, clock: ControlledClock, settings: Settings
+        self,
+        asgi: ASGIApp,
+        deployment: Deployment,
+        clock: ControlledClock,
+        settings: Settings,
+        answers: AnswerCache | None = None,
     ) -> None:
         self.asgi = asgi
         self.deployment = deployment
         self.clock = clock
         self.settings = settings
+        self.answers = answers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.asgi(scope, receive, send)
@@ -124,7 +132,7 @@ def create_app(
     app.add_api(
         spec,
         base_path=API_BASE,
-        resolver=Resolver(handlers.resolve),
+        resolver=Resolver(connexion_views(spec, handlers, CALLER_KEY)),
         validator_map=VALIDATOR_MAP,
         validate_responses=settings.validate_responses,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
@@ -141,6 +149,11 @@ def create_app(
     if settings.docs_dir is not None:
         _serve_docs(app, settings.docs_dir)
 
+    answers = (
+        AnswerCache(lambda: deployment.store.writes, deployment.now)
+        if settings.cache and not settings.validate_responses
+        else None
+    )
     throttles = (
         (Throttle(Rate.parse(settings.user_rate)), Throttle(Rate.parse(settings.anon_rate)))
         if settings.throttle
@@ -153,6 +166,9 @@ def create_app(
         version=str(spec["info"]["version"]),
         user_throttle=throttles[0],
         anon_throttle=throttles[1],
+        # Checking answers against the spec is connexion's job: then it validates and calls
+        # the handlers too. Otherwise the pipeline calls them itself, a lot faster.
+        operations=None if settings.validate_responses else Operations(spec, handlers, answers),
         passthrough=(f"{API_BASE}/openapi.json", f"{API_BASE}/ui"),
     )
     if settings.cors_origins:
@@ -170,7 +186,7 @@ def create_app(
             ],
             max_age=600,
         )
-    return ReferenceServer(asgi, deployment, clock, settings)
+    return ReferenceServer(asgi, deployment, clock, settings, answers)
 
 
 def _serve_docs(app: connexion.AsyncApp, docs_dir: Path) -> None:

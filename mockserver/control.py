@@ -11,8 +11,8 @@ from starlette.responses import Response
 from mockserver.clock import ControlledClock
 from mockserver.demo_data import ROLES, populate
 from mockserver.deployment import Deployment, NewTask
+from mockserver.dispatch import handler_for
 from mockserver.errors import ApiError, NotFound
-from mockserver.handlers import handler_for
 from mockserver.ids import TaskGroup, TaskType
 from mockserver.lifecycle import Outcome, Task, TaskObject
 from mockserver.responses import json_response

@@ -290,11 +290,11 @@ def _task(
         **dict(op.params),
         **(params or {}),
     }
+    tid = None
     if task_id is None:
-        task_id = str(
-            new_task_id(creator, owned.owner, owned.dc, type=type, group=op.group, rng=rng)
-        )
-    return Task(
+        tid = new_task_id(creator, owned.owner, owned.dc, type=type, group=op.group, rng=rng)
+        task_id = str(tid)
+    task = Task(
         id=task_id,
         object=obj,
         view=op.view,
@@ -308,6 +308,9 @@ def _task(
         outcome=outcome,
         result=result,
     )
+    if tid is not None:
+        task.tid = tid  # known already: a million tasks need not parse their ids again
+    return task
 
 
 def _creator_of(rng: Random, owned: Owned) -> int:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from random import Random
-from typing import Any
+from typing import Any, TypeVar
 
 from mockserver.accounts import Dc, Token, User
 from mockserver.clock import Clock
@@ -51,6 +52,7 @@ from mockserver.tasklog import (
 )
 
 SIGTERM, SIGKILL = 15, 9
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class Deployment:
         self.clock = clock
         self.rng = rng or Random()
         self._settle_lock = threading.Lock()
+        self._quiet: tuple[int, datetime | None] | None = None  # (store writes, next end)
         self.reload_accounts()
 
     def __repr__(self) -> str:
@@ -238,13 +241,24 @@ class Deployment:
         return task
 
     def settle(self) -> None:
-        """Write the final log entry of every task that has ended by now."""
+        """Write the final log entry of every task that has ended by now.
+
+        It runs before every call, and mostly finds nothing to do: the deployment remembers
+        when the next task ends, and asks the store only once that moment has come or the
+        store has been written to since."""
+        now = self.now()
+        quiet = self._quiet
+        if quiet is not None and quiet[0] == self.store.writes:
+            if quiet[1] is None or now < quiet[1]:
+                return
         with self._settle_lock:
-            due = self.store.unsettled_tasks(self.now())
+            due = self.store.unsettled_tasks(now)
             if due:
                 with self.store.transaction():
                     self.store.add_log_entries(final_entry(task) for task in due)
                     self.store.mark_settled(task.id for task in due)
+            writes = self.store.writes  # read first: a write from now on is seen next time
+            self._quiet = (writes, self.store.next_end())
 
     def _running_ids(self, user: User, dc: Dc) -> list[str]:
         owner = None if user.is_admin(dc.id) else user.id
@@ -285,7 +299,7 @@ class Deployment:
         if task is None:
             return TaskStatus.unknown(task_id)
         now = self.now()
-        return TaskStatus(task_id, task.state(now), task.result_at(now))
+        return TaskStatus(task_id, task.state(now), task.result_at(now), task.next_change(now))
 
     def task_cancel(self, user: User, dc: Dc, task_id: str, *, force: bool = False) -> TaskStatus:
         """Revoke a running task of the caller's and answer with its state."""
@@ -319,15 +333,38 @@ class Deployment:
         """The last 10 entries the caller's cache holds; no filters."""
         return self.store.log_last(Visibility.for_last(user, dc.id), LAST_SIZE)
 
-    def log_page(self, user: User, dc: Dc, flt: LogFilter, number: int, order: Order) -> Page:
+    def log_last_json(self, user: User, dc: Dc) -> list[str]:
+        """:meth:`log_last`, each entry as JSON (:meth:`LogEntry.as_cached_item`)."""
+        return self.store.log_last_json(Visibility.for_last(user, dc.id), LAST_SIZE)
+
+    def log_page(
+        self, user: User, dc: Dc, flt: LogFilter, number: int, order: Order
+    ) -> Page[LogEntry]:
         """One page of the filtered log; a page past the end raises :class:`InvalidPage`."""
+        return self._page(user, dc, flt, number, order, self.store.log_page)
+
+    def log_page_json(
+        self, user: User, dc: Dc, flt: LogFilter, number: int, order: Order
+    ) -> Page[str]:
+        """:meth:`log_page`, each entry as JSON (:meth:`LogEntry.as_page_item`)."""
+        return self._page(user, dc, flt, number, order, self.store.log_page_json)
+
+    def _page(
+        self,
+        user: User,
+        dc: Dc,
+        flt: LogFilter,
+        number: int,
+        order: Order,
+        read: Callable[[Visibility, LogFilter, datetime, int, Order], list[T]],
+    ) -> Page[T]:
         if number < 1:
             raise InvalidPage()
         vis, now = self._visibility(user, dc), self.now()
         count = self.store.log_count(vis, flt, now)
         if number > last_page_number(count):
             raise InvalidPage()
-        return Page(number, count, self.store.log_page(vis, flt, now, number, order))
+        return Page(number, count, read(vis, flt, now, number, order))
 
     def log_stats(self, user: User, dc: Dc, last: int) -> Stats:
         """Entries of each status written in the last ``last`` seconds; admins only."""
@@ -336,13 +373,17 @@ class Deployment:
             since = self.now() - timedelta(seconds=last)
         except OverflowError:
             raise PreconditionFailed('Invalid "last" parameter') from None
-        counts = self.store.log_counts_since(self._visibility(user, dc), since)
+        vis = self._visibility(user, dc)
+        counts = self.store.log_counts_since(vis, since)
+        oldest = self.store.log_first_since(vis, since)
         return Stats(
             pending=counts[LogStatus.PENDING],
             revoked=counts[LogStatus.REVOKED],
             succeeded=counts[LogStatus.SUCCESS],
             failed=counts[LogStatus.FAILURE],
             last=last,
+            # The window [now - last, ...) still holds the oldest entry until this moment.
+            changes_at=None if oldest is None else _after(oldest, last),
         )
 
     def is_known_task(self, task_id: str) -> bool:
@@ -351,3 +392,12 @@ class Deployment:
     def state_of(self, task_id: str) -> TaskState | None:
         task = self.store.get_task(task_id)
         return None if task is None else task.state(self.now())
+
+
+def _after(moment: datetime, seconds: int) -> datetime | None:
+    """The first instant at which ``now - seconds`` is past ``moment``; ``None`` beyond the
+    calendar."""
+    try:
+        return moment + timedelta(seconds=seconds, microseconds=1)
+    except OverflowError:
+        return None

@@ -1,37 +1,25 @@
 """The operations of the task API: each parses its request, calls the deployment once and
-shapes the answer. Connexion finds them by the spec's operationIds."""
+shapes the answer. The pipeline calls them by the spec's operationIds, each with a
+:class:`~mockserver.dispatch.Call` that is already validated."""
 
 from __future__ import annotations
 
-import inspect
+from datetime import date
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
 
-from connexion import request
 from starlette.responses import Response
 
 from mockserver.accounts import Dc, User
 from mockserver.deployment import Deployment
-from mockserver.errors import AuthenticationFailed, PreconditionFailed
+from mockserver.dispatch import Call, Caller
+from mockserver.errors import PreconditionFailed
 from mockserver.lifecycle import TaskStatus
-from mockserver.middleware import Caller, caller_of
-from mockserver.responses import json_response
-from mockserver.tasklog import LogFilter, LogStatus, Order
-from mockserver.validation import PARAMS_KEY
+from mockserver.responses import indent_of, json_response, rendered_response
+from mockserver.tasklog import LogFilter, LogStatus, Order, Page
 
 _TASK_RESPONSE = {"es_task_response": "true"}
-
-
-def handler_for(handlers: object, operation_id: str) -> Any:
-    """The coroutine method of ``handlers`` named by ``operation_id``; fails at start-up, not
-    on the first request, if there is none."""
-    handler = getattr(handlers, operation_id, None)
-    if operation_id.startswith("_") or not inspect.iscoroutinefunction(handler):
-        raise LookupError(
-            f"no handler for operationId {operation_id!r} in {type(handlers).__name__}"
-        )
-    return handler
 
 
 class Handlers:
@@ -40,80 +28,94 @@ class Handlers:
     def __init__(self, deployment: Deployment) -> None:
         self.deployment = deployment
 
-    def resolve(self, operation_id: str) -> Any:
-        """Connexion's function resolver: the handler for ``operation_id``."""
-        return handler_for(self, operation_id)
-
     # -- helpers --------------------------------------------------------------------------
 
-    @staticmethod
-    def _params() -> dict[str, Any]:
-        params: dict[str, Any] = request.scope.get(PARAMS_KEY, {})
-        return params
-
-    def _context(self, body: Any = None) -> tuple[User, Dc, Caller]:
-        caller = caller_of(request.scope)
-        assert caller.user is not None
-        if request.method == "GET":
-            name = self._params().get("dc")
+    def _context(self, call: Call) -> tuple[User, Dc, Caller]:
+        user = call.user
+        if call.method == "GET":
+            name = call.params.get("dc")
         else:
-            name = body.get("dc") if isinstance(body, dict) else None
-        dc = self.deployment.resolve_dc(caller.user, name or caller.path_dc)
-        caller.dc_name = dc.name
-        return caller.user, dc, caller
+            name = call.body.get("dc") if isinstance(call.body, dict) else None
+        dc = self.deployment.resolve_dc(user, name or call.caller.path_dc)
+        call.caller.dc_name = dc.name
+        return user, dc, call.caller
 
     @staticmethod
     def _json(
-        status: HTTPStatus | int, body: Any, headers: dict[str, str] | None = None
+        call: Call, status: HTTPStatus | int, body: Any, headers: dict[str, str] | None = None
     ) -> Response:
-        return json_response(status, body, accept=request.headers.get("accept"), headers=headers)
+        return json_response(status, body, accept=call.accept, headers=headers)
 
-    def _status(self, status: TaskStatus) -> Response:
+    def _status(self, call: Call, status: TaskStatus) -> Response:
         body = {"status": str(status.state), "result": status.result, "task_id": status.task_id}
-        return self._json(status.http_status, body, _TASK_RESPONSE)
+        return self._json(call, status.http_status, body, _TASK_RESPONSE)
+
+    # Reads say how long their answer holds (mockserver/answers.py): the task list, a task's
+    # details and the log change only when the store does; a task's status also as time
+    # passes, and the statistics as their window moves on.
 
     # -- tasks ----------------------------------------------------------------------------
 
-    async def taskList(self) -> Response:
-        user, dc, _caller = self._context()
-        return self._json(HTTPStatus.OK, self.deployment.task_list(user, dc))
+    async def taskList(self, call: Call) -> Response:
+        user, dc, _caller = self._context(call)
+        call.keep()
+        return self._json(call, HTTPStatus.OK, self.deployment.task_list(user, dc))
 
-    async def taskDetails(self, task_id: str) -> Response:
-        user, dc, _caller = self._context()
-        return self._json(HTTPStatus.OK, self.deployment.task_details(user, dc, task_id))
+    async def taskDetails(self, call: Call) -> Response:
+        user, dc, _caller = self._context(call)
+        task_id = call.path_params["task_id"]
+        details = self.deployment.task_details(user, dc, task_id)
+        call.keep()
+        return self._json(call, HTTPStatus.OK, details)
 
-    async def taskDelete(self, task_id: str, body: Any = None) -> Response:
-        user, dc, _caller = self._context(body)
-        force = bool(body.get("force", False)) if isinstance(body, dict) else False
+    async def taskDelete(self, call: Call) -> Response:
+        user, dc, _caller = self._context(call)
+        force = _force(call.body)
+        task_id = call.path_params["task_id"]
         return self._json(
-            HTTPStatus.OK, self.deployment.task_delete(user, dc, task_id, force=force)
+            call, HTTPStatus.OK, self.deployment.task_delete(user, dc, task_id, force=force)
         )
 
-    async def taskStatus(self, task_id: str) -> Response:
-        user, _dc, _caller = self._context()
-        return self._status(self.deployment.task_status(user, task_id))
+    async def taskStatus(self, call: Call) -> Response:
+        user, _dc, _caller = self._context(call)
+        status = self.deployment.task_status(user, call.path_params["task_id"])
+        call.keep(until=status.changes_at)
+        return self._status(call, status)
 
     taskState = taskStatus
 
-    async def taskDone(self, task_id: str) -> Response:
-        user, _dc, _caller = self._context()
-        status = self.deployment.task_status(user, task_id)
-        return self._json(status.http_status, {"done": status.done, "task_id": status.task_id})
+    async def taskDone(self, call: Call) -> Response:
+        user, _dc, _caller = self._context(call)
+        status = self.deployment.task_status(user, call.path_params["task_id"])
+        call.keep(until=status.changes_at)
+        return self._json(
+            call, status.http_status, {"done": status.done, "task_id": status.task_id}
+        )
 
-    async def taskCancel(self, task_id: str, body: Any = None) -> Response:
-        user, dc, _caller = self._context(body)
-        force = bool(body.get("force", False)) if isinstance(body, dict) else False
-        return self._status(self.deployment.task_cancel(user, dc, task_id, force=force))
+    async def taskCancel(self, call: Call) -> Response:
+        user, dc, _caller = self._context(call)
+        task_id = call.path_params["task_id"]
+        return self._status(
+            call, self.deployment.task_cancel(user, dc, task_id, force=_force(call.body))
+        )
 
     # -- the task log ---------------------------------------------------------------------
 
-    async def taskLog(self) -> Response:
-        user, dc, caller = self._context()
-        params = self._params()
+    async def taskLog(self, call: Call) -> Response:
+        user, dc, caller = self._context(call)
+        params = call.params
         number = params.get("page")
+        call.keep()
+        # Entries come rendered by the store unless the client asks for indented JSON.
+        rendered = indent_of(call.accept) is None
         if number is None:
+            if rendered:
+                items = self.deployment.log_last_json(user, dc)
+                return rendered_response(HTTPStatus.OK, {}, "results", items)
             entries = self.deployment.log_last(user, dc)
-            return self._json(HTTPStatus.OK, {"results": [e.as_cached_item() for e in entries]})
+            return self._json(
+                call, HTTPStatus.OK, {"results": [e.as_cached_item() for e in entries]}
+            )
         order = Order.parse(params.get("order_by") or "-time")
         if order is None:  # the spec's enum lets only known orders through
             raise PreconditionFailed("Invalid order_by; Possible sort fields are: time")
@@ -126,43 +128,48 @@ class Handlers:
             date_from=_date(params.get("date_from")),
             date_to=_date(params.get("date_to")),
         )
+        if rendered:
+            json_page = self.deployment.log_page_json(user, dc, flt, number, order)
+            head = self._page_links(call, json_page)
+            return rendered_response(HTTPStatus.OK, head, "results", json_page.entries)
         page = self.deployment.log_page(user, dc, flt, number, order)
-        return self._json(
-            HTTPStatus.OK,
-            {
-                "count": page.count,
-                "next": self._page_url(caller, page.number + 1) if page.has_next else None,
-                "previous": (
-                    None
-                    if page.previous_number is None
-                    else self._page_url(caller, page.previous_number)
-                ),
-                "results": [e.as_page_item() for e in page.entries],
-            },
-        )
+        results = [e.as_page_item() for e in page.entries]
+        return self._json(call, HTTPStatus.OK, {**self._page_links(call, page), "results": results})
+
+    def _page_links(self, call: Call, page: Page[Any]) -> dict[str, Any]:
+        return {
+            "count": page.count,
+            "next": self._page_url(call, page.number + 1) if page.has_next else None,
+            "previous": (
+                None if page.previous_number is None else self._page_url(call, page.previous_number)
+            ),
+        }
 
     @staticmethod
-    def _page_url(caller: Caller, number: int) -> str:
+    def _page_url(call: Call, number: int) -> str:
         """The request's absolute URL with ``page`` replaced; parameters sorted, as Django
         REST framework's ``replace_query_param`` writes them."""
-        params = dict(request.query_params)
+        params = dict(call.query)
         params["page"] = str(number)
-        url = request.url.replace(
-            path=caller.original_path, query=urlencode(sorted(params.items()))
+        url = call.url.replace(
+            path=call.caller.original_path, query=urlencode(sorted(params.items()))
         )
         return str(url)
 
-    async def taskLogStats(self) -> Response:
-        user, dc, _caller = self._context()
-        last = self._params().get("last", 86400)
-        return self._json(HTTPStatus.OK, self.deployment.log_stats(user, dc, last).as_json())
+    async def taskLogStats(self, call: Call) -> Response:
+        user, dc, _caller = self._context(call)
+        last = call.params.get("last", 86400)
+        stats = self.deployment.log_stats(user, dc, last)
+        call.keep(until=stats.changes_at)
+        return self._json(call, HTTPStatus.OK, stats.as_json())
 
     # -- accounts -------------------------------------------------------------------------
 
-    async def login(self, body: Any = None) -> Response:
-        body = body or {}
+    async def login(self, call: Call) -> Response:
+        body = call.body or {}
         token = self.deployment.login(body["username"], body["password"])
         return self._json(
+            call,
             HTTPStatus.OK,
             {
                 "token": token.key,
@@ -171,18 +178,17 @@ class Handlers:
             },
         )
 
-    async def logout(self) -> Response:
-        caller = caller_of(request.scope)
-        authorization = request.headers.get("authorization", "")
-        parts = authorization.split()
+    async def logout(self, call: Call) -> Response:
+        call.user  # noqa: B018 -- only a caller who authenticated may log out
+        parts = call.headers.get("authorization", "").split()
         if len(parts) == 2 and parts[0].lower() == "token":
             self.deployment.logout(parts[1])
-        elif caller.user is None:
-            raise AuthenticationFailed()
-        return self._json(HTTPStatus.OK, {"detail": "Bye."})
+        return self._json(call, HTTPStatus.OK, {"detail": "Bye."})
 
 
-def _date(value: str | None) -> Any:
-    from datetime import date
-
+def _date(value: str | None) -> date | None:
     return None if not value else date.fromisoformat(value)
+
+
+def _force(body: Any) -> bool:
+    return bool(body.get("force", False)) if isinstance(body, dict) else False

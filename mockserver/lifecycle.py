@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from http import HTTPStatus
 from typing import Any
 
@@ -90,8 +91,9 @@ class Task:
     revoke_result: str = "terminated"
     revoke_detail: str = ""
 
-    @property
+    @cached_property
     def tid(self) -> TaskId:
+        """The parsed id (parsed once: a task's id never changes)."""
         parsed = parse_task_id(self.id)
         if parsed is None:  # the store only holds ids it made or checked
             raise ValueError(f"invalid task id {self.id!r}")
@@ -127,6 +129,20 @@ class Task:
                 return TaskState.PENDING  # the result expired: celery no longer knows it
             return self.final_state()
         return TaskState.PENDING if now < self.started_at else TaskState.STARTED
+
+    def next_change(self, now: datetime) -> datetime | None:
+        """When :meth:`state` and :meth:`result_at` next change by the clock alone after
+        ``now`` (they also change when the task is revoked); ``None`` if never."""
+        if now < self.started_at:
+            return self.started_at
+        ended = self.ended_at
+        if ended is None:
+            return None
+        if now < ended:
+            return ended
+        if now < ended + RESULT_EXPIRES:
+            return ended + RESULT_EXPIRES
+        return None
 
     def result_at(self, now: datetime) -> Any:
         """The ``result`` field of the status body at ``now``."""
@@ -164,6 +180,8 @@ class TaskStatus:
     task_id: str
     state: TaskState
     result: Any
+    #: When this answer changes by the clock alone (:meth:`Task.next_change`).
+    changes_at: datetime | None = field(default=None, compare=False)
 
     @property
     def http_status(self) -> HTTPStatus:

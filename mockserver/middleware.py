@@ -10,17 +10,16 @@
 6. the method: OPTIONS answers with the endpoint's description, other methods the endpoint
    lacks get 405 with ``Allow``;
 
-then the deployment settles (finished tasks write their log entries) and connexion validates
-the request and calls the handler. Every answer from step 3 on carries the ``es_version``,
-``es_username`` and ``es_dc`` headers.
+then the deployment settles (finished tasks write their log entries), and the operation
+(:mod:`mockserver.dispatch`) validates the request against the spec and calls its handler.
+Every answer from step 3 on carries the ``es_version``, ``es_username`` and ``es_dc`` headers.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.responses import RedirectResponse, Response
@@ -28,23 +27,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver.accounts import User
 from mockserver.deployment import Deployment
+from mockserver.dispatch import Caller, Operations
 from mockserver.errors import ApiError, AuthenticationFailed
-from mockserver.responses import json_response, not_routed
+from mockserver.responses import error_response, json_response, not_routed, server_error
 from mockserver.routing import Endpoint, Router
 from mockserver.throttle import Throttle
 
 CALLER_KEY = "esdc.caller"
 _DC_PREFIX = re.compile(r"^(?P<base>.*?)/dc/(?P<dc>[A-Za-z0-9._-]+)(?P<rest>/.*)$")
-
-
-@dataclass
-class Caller:
-    """Who is calling and in which datacenter, as the pipeline found out."""
-
-    user: User | None
-    path_dc: str | None
-    original_path: str
-    dc_name: str
+log = logging.getLogger("mockserver")
 
 
 def accepts_json(accept: str | None) -> bool:
@@ -79,6 +70,8 @@ def _token_key(header: str) -> str | None:
 class ApiPipeline:
     """ASGI middleware running the checks above for the paths under the API's base path.
 
+    :param operations: the API's operations, which the pipeline calls itself; ``None`` hands
+        checked requests on to ``app`` (connexion), which then routes and validates them again.
     :param passthrough: paths under the base path that are not the API's (the spec, the UI).
     """
 
@@ -91,6 +84,7 @@ class ApiPipeline:
         version: str,
         user_throttle: Throttle | None,
         anon_throttle: Throttle | None,
+        operations: Operations | None = None,
         passthrough: tuple[str, ...] = (),
     ) -> None:
         self.app = app
@@ -99,6 +93,7 @@ class ApiPipeline:
         self.version = version
         self.user_throttle = user_throttle
         self.anon_throttle = anon_throttle
+        self.operations = operations
         self.passthrough = passthrough
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -118,30 +113,43 @@ class ApiPipeline:
             path = prefixed["base"] + prefixed["rest"]
             scope = {**scope, "path": path, "raw_path": path.encode()}
 
-        endpoint = self.router.match(path)
-        if endpoint is None:
+        resolved = self.router.resolve(path)
+        if resolved is None:
             if not path.endswith("/") and self.router.match(path + "/"):
                 await self._redirect(scope, original_path + "/")(scope, receive, send)
             else:
                 await not_routed()(scope, receive, send)
             return
 
+        endpoint, path_params = resolved
         headers = Headers(scope=scope)
         caller = Caller(None, path_dc, original_path, self._default_dc_name())
         try:
             response = self._checks(scope, headers, endpoint, caller)
+            if response is None:
+                self.deployment.settle()
+                operation = (
+                    None
+                    if self.operations is None
+                    else self.operations.get(endpoint.template, scope["method"])
+                )
+                if operation is None:
+                    scope = {**scope, CALLER_KEY: caller}
+                    if scope["method"] == "GET":
+                        scope["headers"] = _without_body_headers(scope["headers"])
+                    await self.app(scope, receive, self._with_headers(send, caller, endpoint))
+                    return
+                response = await operation(scope, receive, caller, path_params, headers)
         except ApiError as exc:
-            response = json_response(
-                exc.status, exc.body(), accept=headers.get("accept"), headers=exc.headers()
-            )
-        if response is not None:
-            await response(scope, receive, self._with_headers(send, caller, endpoint))
-            return
-        self.deployment.settle()
-        scope = {**scope, CALLER_KEY: caller}
-        if scope["method"] == "GET":
-            scope["headers"] = _without_body_headers(scope["headers"])
-        await self.app(scope, receive, self._with_headers(send, caller, endpoint))
+            response = error_response(exc, headers.get("accept"))
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], original_path)
+            response = server_error()
+        present = {name for name, _ in response.raw_headers}
+        response.raw_headers += [
+            h for h in self._extra_headers(caller, endpoint) if h[0] not in present
+        ]
+        await response(scope, receive, send)
 
     def _checks(
         self, scope: Scope, headers: Headers, endpoint: Endpoint, caller: Caller
@@ -198,21 +206,26 @@ class ApiPipeline:
         url = f"{scope.get('scheme', 'http')}://{host}{path}" + (f"?{query}" if query else "")
         return RedirectResponse(url, status_code=HTTPStatus.MOVED_PERMANENTLY)
 
+    def _extra_headers(self, caller: Caller, endpoint: Endpoint) -> list[tuple[bytes, bytes]]:
+        """The headers every answer from the checks on carries (unless it has its own)."""
+        return [
+            (b"es_version", self.version.encode()),
+            (b"es_username", (caller.user.username if caller.user else "").encode()),
+            (b"es_dc", caller.dc_name.encode()),
+            (b"allow", endpoint.allow.encode()),
+        ]
+
     def _with_headers(self, send: Send, caller: Caller, endpoint: Endpoint) -> Send:
+        """``send`` adding :meth:`_extra_headers`, for answers connexion makes."""
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra: list[tuple[bytes, bytes]] = [
-                    (b"es_version", self.version.encode()),
-                    (b"es_username", (caller.user.username if caller.user else "").encode()),
-                    (b"es_dc", caller.dc_name.encode()),
-                    (b"allow", endpoint.allow.encode()),
-                ]
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 message = {
                     **message,
                     "headers": [
                         *message.get("headers", []),
-                        *(h for h in extra if h[0] not in present),
+                        *(h for h in self._extra_headers(caller, endpoint) if h[0] not in present),
                     ],
                 }
             await send(message)
@@ -229,10 +242,3 @@ def _without_body_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[byte
         for name, value in headers
         if name.lower() not in (b"content-type", b"content-length")
     ]
-
-
-def caller_of(scope: Scope) -> Caller:
-    caller: Any = scope.get(CALLER_KEY)
-    if not isinstance(caller, Caller) or caller.user is None:
-        raise AuthenticationFailed()
-    return caller

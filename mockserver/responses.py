@@ -14,6 +14,8 @@ from typing import Any
 
 from starlette.responses import Response
 
+from mockserver.errors import ApiError
+
 JSON = "application/json"
 _INDENT = re.compile(r"application/json[^,]*?;\s*indent=(\d+)")
 
@@ -41,6 +43,33 @@ def json_response(
 ) -> Response:
     return Response(
         dumps(body, indent_of(accept)), status_code=int(status), headers=headers, media_type=JSON
+    )
+
+
+def rendered_response(
+    status: HTTPStatus | int, head: dict[str, Any], key: str, items: list[str]
+) -> Response:
+    """Compact JSON of ``head`` with ``key`` added last, a list of items that are JSON
+    already (entries the store rendered)."""
+    body = dumps(head)[:-1] + (b"," if head else b"") + f'"{key}":['.encode()
+    body += ",".join(items).encode() + b"]}"
+    return Response(body, status_code=int(status), media_type=JSON)
+
+
+def error_response(exc: ApiError, accept: str | None) -> Response:
+    """A domain error in the real API's shape: its status, body and headers."""
+    return Response(
+        dumps(exc.body(), indent_of(accept)),
+        status_code=int(exc.status),
+        headers=exc.headers(),
+        media_type=getattr(exc, "media_type", JSON),
+    )
+
+
+def server_error() -> Response:
+    """What an unexpected exception gets (it is logged where it is caught)."""
+    return Response(
+        "Server Error", status_code=HTTPStatus.INTERNAL_SERVER_ERROR, media_type="text/plain"
     )
 
 

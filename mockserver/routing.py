@@ -3,7 +3,7 @@
 Real deployments resolve the URL first: a path no endpoint matches is a plain-text 404, and a
 path that only lacks its trailing slash is redirected, whoever asks. Only then do content
 negotiation, authentication and the method check run. This router answers those first
-questions from the spec's paths; connexion routes the request again once it is let through.
+questions from the spec's paths, and its answer is the one the operation is called with.
 """
 
 from __future__ import annotations
@@ -93,9 +93,15 @@ class Router:
         self.endpoints = endpoints
 
     def match(self, path: str) -> Endpoint | None:
+        resolved = self.resolve(path)
+        return None if resolved is None else resolved[0]
+
+    def resolve(self, path: str) -> tuple[Endpoint, dict[str, str]] | None:
+        """The endpoint ``path`` names and the values of its path parameters."""
         for endpoint in self.endpoints:
-            if endpoint.pattern.match(path):
-                return endpoint
+            found = endpoint.pattern.match(path)
+            if found:
+                return endpoint, found.groupdict()
         return None
 
     def owns(self, path: str) -> bool:

@@ -20,6 +20,8 @@ class Settings:
     :param throttle: apply the real rates (45 requests a minute per user, 30 per anonymous IP).
     :param cors_origins: origins a browser app may call from; ``()`` turns CORS off.
     :param validate_responses: check every answer against the spec (slower; for development).
+    :param cache: give a read the answer it got before while nothing has changed
+        (:mod:`mockserver.answers`).
     :param docs_dir: a built docs site to serve under ``/docs/``.
     """
 
@@ -35,6 +37,7 @@ class Settings:
     anon_rate: str = "30/min"
     cors_origins: tuple[str, ...] = ("*",)
     validate_responses: bool = False
+    cache: bool = True
     docs_dir: Path | None = None
     spec_path: Path | None = None
     log_level: str = "info"

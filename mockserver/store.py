@@ -2,7 +2,10 @@
 
 Datacenters, users, login tokens, tasks and the task log. Times are stored as integer
 microseconds since the epoch, so they come back exactly as they went in. Every query the API
-path runs is backed by an index; ``bench/`` measures them up to a million log entries.
+path runs is backed by an index, and none of them reads a number of rows that grows with the
+log: counts and the first entry of a page come from per-bucket counters
+(:mod:`mockserver.logcounts`), and a page is read from that entry on, through an index in time
+order. ``bench/`` measures them up to a million log entries.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -18,8 +22,10 @@ from typing import Any
 
 from mockserver.accounts import Dc, Token, User
 from mockserver.lifecycle import Outcome, Task, TaskObject
+from mockserver.logcounts import EARLIEST, LATEST, LAYOUT, LogCounts
 from mockserver.tasklog import (
     AUTO_TASK_TYPES,
+    FLAG_WORDS,
     PAGE_SIZE,
     LogEntry,
     LogFilter,
@@ -62,12 +68,51 @@ CREATE TABLE IF NOT EXISTS log (
     object_type TEXT NOT NULL, object_pk TEXT NOT NULL, object_name TEXT NOT NULL,
     object_alias TEXT NOT NULL, msg TEXT NOT NULL, detail TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS log_dc_time ON log (dc_id, time_us);
-CREATE INDEX IF NOT EXISTS log_dc_owner_time ON log (dc_id, owner_id, time_us);
-CREATE INDEX IF NOT EXISTS log_dc_status_time ON log (dc_id, status, time_us);
-CREATE INDEX IF NOT EXISTS log_type_time ON log (task_type, time_us);
-CREATE INDEX IF NOT EXISTS log_task ON log (task);
 """
+_FILTERED = "status, task_type, object_type"
+#: The task log's indexes, each a way to read a visible part of the log in time order.
+#: The three by time also hold the columns filters and statistics read, so that the entries of
+#: a partial minute are counted and filtered from the index alone.
+LOG_INDEXES = {
+    "log_dc_time": f"log (dc_id, time_us, {_FILTERED})",
+    "log_dc_owner_time": f"log (dc_id, owner_id, time_us, {_FILTERED})",
+    "log_dc_status_time": "log (dc_id, status, time_us)",
+    # DC-unbound entries (task_type >= 100), which SuperAdmins see from every datacenter.
+    "log_unbound_dc_time": f"log (dc_id, time_us, {_FILTERED}) WHERE task_type >= 100",
+    "log_task": "log (task)",
+}
+#: A batch of log entries this large is written with the indexes dropped and built after.
+BULK_ROWS = 50_000
+
+
+def _time_sql(zone: str) -> str:
+    """``time_us`` as ``datetime.isoformat()`` writes it (no fraction when it is 0), in UTC."""
+    fraction = "((time_us % 1000000) + 1000000) % 1000000"  # SQLite's % truncates to zero
+    return (
+        f"strftime('%Y-%m-%dT%H:%M:%S', (time_us - {fraction}) / 1000000, 'unixepoch') "
+        f"|| CASE WHEN {fraction} THEN printf('.%06d', {fraction}) ELSE '' END || '{zone}'"
+    )
+
+
+_FLAG_SQL = (
+    "CASE substr(msg, 1, instr(msg || ' ', ' ') - 1) "
+    + " ".join(f"WHEN '{w}' THEN {int(flag)}" for flag, words in FLAG_WORDS.items() for w in words)
+    + " ELSE 0 END"
+)
+#: :meth:`LogEntry.as_page_item` rendered by SQLite, so a page of 100 entries is not built
+#: in Python; tests/mockserver/test_store.py checks the two agree.
+PAGE_ITEM_SQL = (
+    f"json_object('time', {_time_sql('Z')}, 'task', task, 'status', status, "
+    "'username', username, 'msg', msg, 'detail', detail, 'object_name', object_name, "
+    f"'object_alias', object_alias, 'object_type', object_type, 'flag', {_FLAG_SQL})"
+)
+#: :meth:`LogEntry.as_cached_item` rendered by SQLite.
+CACHED_ITEM_SQL = (
+    f"json_object('time', {_time_sql('+00:00')}, 'task', task, 'status', status, "
+    f"'task_type', task_type, 'flag', {_FLAG_SQL}, 'username', username, "
+    "'object_type', object_type, 'object_name', object_name, 'object_alias', object_alias, "
+    "'msg', msg, 'detail', detail)"
+)
 
 
 def to_us(moment: datetime) -> int:
@@ -97,7 +142,18 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._lock = threading.RLock()
         self._depth = 0
+        #: Counts writes to tasks and the log, so that readers can tell nothing changed.
+        self.writes = 0
+        self._dc_ids: list[int] | None = None
         self._db.executescript(SCHEMA)
+        self._create_log_indexes()
+        self._counts = LogCounts(self._db)
+        uncounted = self._db.execute(
+            "SELECT EXISTS (SELECT 1 FROM log) AND NOT EXISTS (SELECT 1 FROM log_count)"
+        ).fetchone()[0]
+        if uncounted or self.get_meta("log_counts") not in (None, LAYOUT):
+            self._count_existing_log()  # a file from before the counters, or counted otherwise
+        self.set_meta("log_counts", LAYOUT)
 
     def __repr__(self) -> str:
         return f"Store({self.path!r})"
@@ -141,6 +197,10 @@ class Store:
         with self.transaction():
             for table in ("meta", "dc", "user", "token", "task", "log"):
                 self._db.execute(f"DELETE FROM {table}")
+            self._counts.clear()
+            self._dc_ids = None
+            self.writes += 1
+            self.set_meta("log_counts", LAYOUT)
 
     # -- meta -----------------------------------------------------------------------------
 
@@ -154,6 +214,7 @@ class Store:
     # -- datacenters and users ------------------------------------------------------------
 
     def add_dc(self, dc: Dc) -> None:
+        self._dc_ids = None
         self._run("INSERT INTO dc VALUES (?, ?, ?)", (dc.id, dc.name, int(dc.is_default)))
 
     def dcs(self) -> list[Dc]:
@@ -219,6 +280,7 @@ class Store:
     def add_tasks(self, tasks: Iterable[Task], *, final_logged: bool = False) -> None:
         rows = [self._task_row(task, final_logged) for task in tasks]
         with self.transaction():
+            self.writes += 1
             self._db.executemany(
                 f"INSERT INTO task VALUES ({', '.join('?' * 20)})",
                 rows,
@@ -284,6 +346,7 @@ class Store:
 
     def revoke_task(self, task_id: str, at: datetime, result: str, detail: str) -> None:
         at_us = to_us(at)
+        self.writes += 1
         self._run(
             "UPDATE task SET revoked_us = ?, revoke_result = ?, revoke_detail = ?, end_us = ? "
             "WHERE id = ?",
@@ -310,9 +373,17 @@ class Store:
 
     def mark_settled(self, task_ids: Iterable[str]) -> None:
         with self._lock:
+            self.writes += 1
             self._db.executemany(
                 "UPDATE task SET final_logged = 1 WHERE id = ?", [(i,) for i in task_ids]
             )
+
+    def next_end(self) -> datetime | None:
+        """When the first task whose final entry is not written yet ends; ``None`` if none
+        ever will."""
+        rows = self._all("SELECT MIN(end_us) FROM task WHERE final_logged = 0")
+        end = rows[0][0]
+        return None if end is None or end >= _NEVER else from_us(end)
 
     def count_tasks(self) -> int:
         return int(self._all("SELECT COUNT(*) FROM task")[0][0])
@@ -339,25 +410,47 @@ class Store:
             )
             for e in entries
         ]
-        with self._lock:
+        with self.transaction():
+            self.writes += 1
+            bulk = len(rows) >= BULK_ROWS
+            if bulk:
+                for name in LOG_INDEXES:
+                    self._db.execute(f"DROP INDEX IF EXISTS {name}")
             self._db.executemany(
                 "INSERT INTO log (time_us, dc_id, task, task_type, status, user_id, username, "
                 "owner_id, object_type, object_pk, object_name, object_alias, msg, detail) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+            if bulk:
+                self._create_log_indexes()
+            self._counts.add((r[0], (r[1], r[7], r[3], r[4], r[8], r[10])) for r in rows)
+
+    def _create_log_indexes(self) -> None:
+        for name, on in LOG_INDEXES.items():
+            self._db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+
+    def _count_existing_log(self) -> None:
+        with self.transaction():
+            self._counts.clear()
+            rows = self._db.execute(
+                "SELECT time_us, dc_id, owner_id, task_type, status, object_type, object_name "
+                "FROM log"
+            )
+            self._counts.add((row[0], tuple(row[1:])) for row in rows)
 
     _LOG_COLUMNS = (
         "time_us, task, task_type, status, dc_id, user_id, username, owner_id, object_type, "
-        "object_pk, object_name, object_alias, msg, detail"
+        "object_pk, object_name, object_alias, msg, detail, id"
     )
 
     @staticmethod
     def _entry(row: tuple[Any, ...]) -> LogEntry:
-        return LogEntry(from_us(row[0]), row[1], row[2], LogStatus(row[3]), *row[4:])
+        return LogEntry(from_us(row[0]), row[1], row[2], LogStatus(row[3]), *row[4:14])
 
     @staticmethod
     def _visible(vis: Visibility) -> tuple[str, list[Any]]:
+        """What ``vis`` sees, as one condition (for the counters, whose table is small)."""
         if vis.unbound_everywhere:
             where, params = "(dc_id = ? OR task_type >= 100)", [vis.dc_id]
         else:
@@ -367,18 +460,63 @@ class Store:
             params.append(vis.owner_id)
         return where, params
 
-    def log_last(self, vis: Visibility, size: int) -> list[LogEntry]:
-        where, params = self._visible(vis)
-        rows = self._all(
-            f"SELECT {self._LOG_COLUMNS} FROM log WHERE {where} "
-            "ORDER BY time_us DESC, id DESC LIMIT ?",
-            [*params, size],
-        )
-        return [self._entry(row) for row in rows]
+    def _branches(self, vis: Visibility) -> list[tuple[str, list[Any]]]:
+        """What ``vis`` sees, as disjoint parts of the log that each read one index in time
+        order (an ``OR`` would make SQLite sort every visible entry): ``FROM`` clauses with
+        their ``WHERE``."""
+        where, params = "log WHERE dc_id = ?", [vis.dc_id]
+        if vis.owner_id is not None:
+            where += " AND owner_id = ?"
+            params.append(vis.owner_id)
+        branches = [(where, params)]
+        if vis.unbound_everywhere:
+            # Named: SQLite would rather take the status index and read every entry of it.
+            unbound = "log INDEXED BY log_unbound_dc_time WHERE dc_id = ? AND task_type >= 100"
+            if self._dc_ids is None:
+                self._dc_ids = [row[0] for row in self._all("SELECT id FROM dc ORDER BY id")]
+            branches += [(unbound, [dc_id]) for dc_id in self._dc_ids if dc_id != vis.dc_id]
+        return branches
 
-    def _filtered(self, vis: Visibility, flt: LogFilter, now: datetime) -> tuple[str, list[Any]]:
-        where, params = self._visible(vis)
-        clauses = [where]
+    def _merged(
+        self,
+        vis: Visibility,
+        sql: str,
+        params: list[Any],
+        *,
+        newest_first: bool,
+        limit: int | None,
+    ) -> list[tuple[Any, ...]]:
+        """``sql`` (with ``FROM {where}`` for the visible part) run per branch, merged in time
+        order.
+
+        The rows must start with ``time_us`` and end with ``id``."""
+        rows: list[tuple[Any, ...]] = []
+        for where, branch_params in self._branches(vis):
+            rows += self._all(sql.format(where=where), [*branch_params, *params])
+        rows.sort(key=lambda row: (row[0], row[-1]), reverse=newest_first)
+        return rows[:limit]
+
+    def log_last(self, vis: Visibility, size: int) -> list[LogEntry]:
+        return [self._entry(row) for row in self._last_rows(vis, size, self._LOG_COLUMNS)]
+
+    def log_last_json(self, vis: Visibility, size: int) -> list[str]:
+        """:meth:`log_last`, each entry as :meth:`LogEntry.as_cached_item`'s JSON."""
+        return [row[1] for row in self._last_rows(vis, size, f"time_us, {CACHED_ITEM_SQL}, id")]
+
+    def _last_rows(self, vis: Visibility, size: int, columns: str) -> list[tuple[Any, ...]]:
+        return self._merged(
+            vis,
+            f"SELECT {columns} FROM {{where}} ORDER BY time_us DESC, id DESC LIMIT ?",
+            [size],
+            newest_first=True,
+            limit=size,
+        )
+
+    @staticmethod
+    def _key_filter(flt: LogFilter) -> tuple[str, list[Any]]:
+        """The filters on the columns counters are kept by (the same in the log)."""
+        clauses: list[str] = []
+        params: list[Any] = []
         if flt.status is not None:
             clauses.append("status = ?")
             params.append(flt.status.value)
@@ -391,46 +529,176 @@ class Store:
             params.append(f"%{escaped}%")
         if flt.hide_auto:
             clauses.append(f"task_type NOT IN {AUTO_TASK_TYPES}")
-        if flt.date_from is not None:
-            clauses.append("time_us >= ?")
-            params.append(to_us(flt.time_from()))  # type: ignore[arg-type]
-        if flt.date_to is not None:
-            clauses.append("time_us <= ?")
-            params.append(to_us(flt.time_to()))  # type: ignore[arg-type]
-        if flt.show_running:
-            running = "SELECT id FROM task WHERE dc_id = ? AND end_us > ? AND created_us <= ?"
-            params += [vis.dc_id, to_us(now), to_us(now)]
-            if vis.owner_id is not None:
-                running += " AND owner_id = ?"
-                params.append(vis.owner_id)
-            clauses.append(f"task IN ({running})")
-        return " AND ".join(clauses), params
+        return "".join(f" AND {c}" for c in clauses), params
+
+    @staticmethod
+    def _window(flt: LogFilter) -> tuple[int, int]:
+        """The filter's dates as ``[lo, hi)``: from ``date_from`` 00:00, to ``date_to`` 00:00
+        included (real deployments compare ``time <= date_to``)."""
+        time_from, time_to = flt.time_from(), flt.time_to()
+        return (
+            EARLIEST if time_from is None else to_us(time_from),
+            LATEST if time_to is None else to_us(time_to) + 1,
+        )
+
+    def _running_entries(
+        self,
+        vis: Visibility,
+        flt: LogFilter,
+        now: datetime,
+        *,
+        newest_first: bool,
+        columns: str | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """The visible, filtered entries of the tasks running at ``now``: few, whatever the
+        size of the log, so they are read whole."""
+        running = "SELECT id FROM task WHERE dc_id = ? AND end_us > ? AND created_us <= ?"
+        params: list[Any] = [vis.dc_id, to_us(now), to_us(now)]
+        if vis.owner_id is not None:
+            running += " AND owner_id = ?"
+            params.append(vis.owner_id)
+        keys, key_params = self._key_filter(flt)
+        lo, hi = self._window(flt)
+        return self._merged(
+            vis,
+            f"SELECT {columns or self._LOG_COLUMNS} FROM {{where}}{keys} "
+            f"AND time_us >= ? AND time_us < ? AND task IN ({running})",
+            [*key_params, lo, hi, *params],
+            newest_first=newest_first,
+            limit=None,
+        )
 
     def log_count(self, vis: Visibility, flt: LogFilter, now: datetime) -> int:
-        where, params = self._filtered(vis, flt, now)
-        return int(self._all(f"SELECT COUNT(*) FROM log WHERE {where}", params)[0][0])
+        if flt.show_running:
+            return len(self._running_entries(vis, flt, now, newest_first=True))
+        return sum(self._counted(vis, flt, *self._window(flt)).values())
+
+    def _counted(
+        self, vis: Visibility, flt: LogFilter, lo: int, hi: int, by: str | None = None
+    ) -> dict[Any, int]:
+        where, params = self._visible(vis)
+        keys, key_params = self._key_filter(flt)
+        group = "NULL" if by is None else by
+
+        def exact(a: int, b: int) -> dict[Any, int]:
+            # Counted here, not by GROUP BY: SQLite would group through the status index and
+            # read every entry of the datacenter. Less than a minute holds few entries.
+            found: Counter[Any] = Counter()
+            for branch, branch_params in self._branches(vis):
+                rows = self._all(
+                    f"SELECT {group} FROM {branch}{keys} AND time_us >= ? AND time_us < ?",
+                    [*branch_params, *key_params, a, b],
+                )
+                found.update(row[0] for row in rows)
+            return found
+
+        with self._lock:
+            return self._counts.count(where + keys, [*params, *key_params], lo, hi, exact, by=by)
 
     def log_page(
         self, vis: Visibility, flt: LogFilter, now: datetime, number: int, order: Order
     ) -> list[LogEntry]:
-        where, params = self._filtered(vis, flt, now)
-        direction = "DESC" if order is Order.NEWEST_FIRST else "ASC"
-        rows = self._all(
-            f"SELECT {self._LOG_COLUMNS} FROM log WHERE {where} "
-            f"ORDER BY time_us {direction}, id {direction} LIMIT ? OFFSET ?",
-            [*params, PAGE_SIZE, (number - 1) * PAGE_SIZE],
-        )
+        rows = self._page_rows(vis, flt, now, number, order, self._LOG_COLUMNS)
         return [self._entry(row) for row in rows]
 
-    def log_counts_since(self, vis: Visibility, since: datetime) -> dict[LogStatus, int]:
-        where, params = self._visible(vis)
-        rows = self._all(
-            f"SELECT status, COUNT(*) FROM log WHERE {where} AND time_us >= ? GROUP BY status",
-            [*params, to_us(since)],
+    def log_page_json(
+        self, vis: Visibility, flt: LogFilter, now: datetime, number: int, order: Order
+    ) -> list[str]:
+        """:meth:`log_page`, each entry as :meth:`LogEntry.as_page_item`'s JSON."""
+        columns = f"time_us, {PAGE_ITEM_SQL}, id"
+        return [row[1] for row in self._page_rows(vis, flt, now, number, order, columns)]
+
+    def _page_rows(
+        self,
+        vis: Visibility,
+        flt: LogFilter,
+        now: datetime,
+        number: int,
+        order: Order,
+        columns: str,
+    ) -> list[tuple[Any, ...]]:
+        """The rows of a page, ``columns`` starting with ``time_us`` and ending with ``id``."""
+        newest_first = order is Order.NEWEST_FIRST
+        start = (number - 1) * PAGE_SIZE
+        if flt.show_running:
+            rows = self._running_entries(vis, flt, now, newest_first=newest_first, columns=columns)
+            return rows[start : start + PAGE_SIZE]
+        keys, key_params = self._key_filter(flt)
+        lo, hi = self._window(flt)
+        direction = "DESC" if newest_first else "ASC"
+        if start == 0:  # the first page starts at the window's edge: nothing to seek
+            bounds, bound_params = "AND time_us >= ? AND time_us < ?", [lo, hi]
+        else:
+            first = self._seek(vis, keys, key_params, lo, hi, start, newest_first)
+            if first is None:
+                return []
+            # From the first entry on, towards the window's far end only: given two bounds on
+            # the same side, SQLite may seek by the window's and read every entry up to the
+            # first.
+            if newest_first:
+                bounds, bound_params = "AND (time_us, id) <= (?, ?) AND time_us >= ?", [*first, lo]
+            else:
+                bounds, bound_params = "AND (time_us, id) >= (?, ?) AND time_us < ?", [*first, hi]
+        return self._merged(
+            vis,
+            f"SELECT {columns} FROM {{where}}{keys} {bounds} "
+            f"ORDER BY time_us {direction}, id {direction} LIMIT ?",
+            [*key_params, *bound_params, PAGE_SIZE],
+            newest_first=newest_first,
+            limit=PAGE_SIZE,
         )
+
+    def _seek(
+        self,
+        vis: Visibility,
+        keys: str,
+        key_params: list[Any],
+        lo: int,
+        hi: int,
+        index: int,
+        newest_first: bool,
+    ) -> tuple[int, int] | None:
+        """The ``(time_us, id)`` of the entry at ``index`` of the filtered window."""
+        where, params = self._visible(vis)
+
+        def exact(a: int, b: int) -> list[tuple[int, int]]:
+            found: list[tuple[int, int]] = []
+            for branch, branch_params in self._branches(vis):
+                found += self._all(
+                    f"SELECT time_us, id FROM {branch}{keys} AND time_us >= ? AND time_us < ?",
+                    [*branch_params, *key_params, a, b],
+                )
+            return found
+
+        with self._lock:
+            return self._counts.seek(
+                where + keys,
+                [*params, *key_params],
+                lo,
+                hi,
+                index,
+                newest_first=newest_first,
+                exact=exact,
+            )
+
+    def log_counts_since(self, vis: Visibility, since: datetime) -> dict[LogStatus, int]:
+        counted = self._counted(vis, LogFilter(), to_us(since), LATEST, by="status")
         counts = dict.fromkeys(LogStatus, 0)
-        counts.update({LogStatus(status): n for status, n in rows})
+        counts.update({LogStatus(status): n for status, n in counted.items()})
         return counts
 
+    def log_first_since(self, vis: Visibility, since: datetime) -> datetime | None:
+        """The time of the oldest entry ``vis`` sees at or after ``since``."""
+        times = [
+            row[0]
+            for where, params in self._branches(vis)
+            for row in self._all(
+                f"SELECT MIN(time_us) FROM {where} AND time_us >= ?", [*params, to_us(since)]
+            )
+            if row[0] is not None
+        ]
+        return from_us(min(times)) if times else None
+
     def count_log(self) -> int:
-        return int(self._all("SELECT COUNT(*) FROM log")[0][0])
+        with self._lock:
+            return self._counts.total("1", [])

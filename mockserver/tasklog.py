@@ -9,12 +9,13 @@ shapes: the last :data:`LAST_SIZE` entries as the cache keeps them, and pages of
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from mockserver.accounts import User
 
+T = TypeVar("T")
 LAST_SIZE = 10  # TASK_LOG_LASTSIZE
 PAGE_SIZE = 100
 
@@ -36,7 +37,7 @@ class Flag(enum.IntEnum):
     REMOTE = 4
 
 
-_FLAG_WORDS = {
+FLAG_WORDS = {
     Flag.CREATE: ("Add", "Create", "Recreate", "Import"),
     Flag.DELETE: ("Remove", "Delete", "Invalid"),
     Flag.UPDATE: ("Update", "Rollback", "Restore", "Revert"),
@@ -49,7 +50,7 @@ AUTO_TASK_TYPES = (2, 102)
 def flag_for(msg: str) -> Flag:
     """The flag real deployments derive from the first word of the message."""
     first = msg.split(" ", 1)[0]
-    for flag, words in _FLAG_WORDS.items():
+    for flag, words in FLAG_WORDS.items():
         if first in words:
             return flag
     return Flag.OTHER
@@ -169,12 +170,12 @@ def _midnight(day: date | None) -> datetime | None:
 
 
 @dataclass(frozen=True)
-class Page:
-    """One page of the paged view."""
+class Page(Generic[T]):
+    """One page of the paged view: its entries as :class:`LogEntry` or already as JSON."""
 
     number: int
     count: int
-    entries: list[LogEntry]
+    entries: list[T]
 
     @property
     def has_next(self) -> bool:
@@ -199,6 +200,8 @@ class Stats:
     succeeded: int
     failed: int
     last: int
+    #: When the counts change by the clock alone: the oldest entry counted leaves the window.
+    changes_at: datetime | None = field(default=None, compare=False)
 
     def as_json(self) -> dict[str, int]:
         return {

@@ -1,8 +1,10 @@
 """Request validation against the spec, answering in the real API's error shapes.
 
-Connexion validates requests through the validators this module plugs into its
-``validator_map``. They check the same schemas, but raise :mod:`mockserver.errors` instead of
-problem+json, with the messages and status codes real deployments use:
+:class:`ParameterRules` and :class:`JsonBodyRules` hold one operation's rules, compiled from
+the spec once; the pipeline (:mod:`mockserver.dispatch`) runs them for the task API, and
+connexion runs them through the validators this module plugs into its ``validator_map`` (the
+control API). They raise :mod:`mockserver.errors` instead of problem+json, with the messages
+and status codes real deployments use:
 
 - a parameter with ``x-invalid`` in the spec gets that status and detail (``task_id`` 403,
   ``page`` 404, ``order_by`` and ``last`` 412);
@@ -14,14 +16,15 @@ problem+json, with the messages and status codes real deployments use:
   highest status down (real deployments check permissions, then the filter form, then
   ``order_by``, then the page).
 
-The parameters, converted to Python values, are left in the request scope under
-:data:`PARAMS_KEY` for the handlers.
+The parameters, converted to Python values, go to the handlers (through connexion, in the
+request scope under :data:`PARAMS_KEY`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import date
 from http import HTTPStatus
 from typing import Any
@@ -112,27 +115,39 @@ def convert(raw: str, schema: dict[str, Any]) -> Any:
     return raw
 
 
-def check(value: Any, schema: dict[str, Any]) -> None:
-    """Validate a converted value against its schema, or raise :class:`Invalid`."""
-    error = next(iter(Draft4Validator(schema, format_checker=_FORMATS).iter_errors(value)), None)
+def check(value: Any, schema: dict[str, Any], validator: Draft4Validator | None = None) -> None:
+    """Validate a converted value against its schema, or raise :class:`Invalid`.
+
+    :param validator: the schema's validator, if it was compiled beforehand.
+    """
+    if validator is None:
+        validator = Draft4Validator(schema, format_checker=_FORMATS)
+    error = next(iter(validator.iter_errors(value)), None)
     if error is not None:
         raise Invalid(_message(error, value))
 
 
-class EsdcParameterValidator(ParameterValidator):  # type: ignore[misc]
-    """Validates path and query parameters, in the real API's shapes."""
+class ParameterRules:
+    """The path and query parameters of one operation, validated in the real API's shapes.
 
-    def validate(self, scope: Scope) -> None:
-        # The raw strings: connexion's own request would hand over values it already coerced.
-        self.validate_request(StarletteRequest(scope))
+    :param parameters: the operation's parameters as the spec lists them (path-level ones
+        first), each a resolved parameter object.
+    """
 
-    def validate_request(self, request: Any) -> None:
+    def __init__(self, parameters: list[dict[str, Any]]) -> None:
+        self.path = [p for p in parameters if p["in"] == "path"]
+        self.query = [p for p in parameters if p["in"] == "query"]
+        self._validators = [
+            (p, Draft4Validator(p["schema"], format_checker=_FORMATS))
+            for p in [*self.path, *self.query]
+        ]
+
+    def validate(self, path_params: Mapping[str, str], query: Mapping[str, str]) -> dict[str, Any]:
+        """The parameters converted to Python values, or raise the error the API answers."""
         values: dict[str, Any] = {}
         field_errors: dict[str, list[str]] = {}
         prescribed: list[tuple[int, int, SpecError]] = []
-        path_params = request.path_params
-        query = request.query_params
-        for param in [*self.parameters.get("path", []), *self.parameters.get("query", [])]:
+        for param, validator in self._validators:
             name, location = param["name"], param["in"]
             raw = path_params.get(name) if location == "path" else query.get(name)
             if raw is None or (raw == "" and param.get("allowEmptyValue")):
@@ -141,7 +156,7 @@ class EsdcParameterValidator(ParameterValidator):  # type: ignore[misc]
                 continue  # ignored, so unchecked, without its mode's parameter (the log's page)
             try:
                 value = convert(raw, param["schema"])
-                check(value, param["schema"])
+                check(value, param["schema"], validator)
             except Invalid as exc:
                 answer = param.get("x-invalid")
                 if answer is None:
@@ -151,7 +166,7 @@ class EsdcParameterValidator(ParameterValidator):  # type: ignore[misc]
                     prescribed.append((rank, -answer["status"], SpecError(**answer)))
                 continue
             values[name] = value
-        for param in self.parameters.get("query", []):
+        for param in self.query:
             needed = param.get("x-requires")
             if needed and values.get(param["name"]) and not values.get(needed):
                 field_errors.setdefault(needed, []).append(
@@ -164,29 +179,40 @@ class EsdcParameterValidator(ParameterValidator):  # type: ignore[misc]
             raise FieldErrors(field_errors)
         if prescribed:
             raise prescribed[0][2]
-        request.scope[PARAMS_KEY] = values
+        return values
 
 
-class EsdcJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
-    """Validates JSON bodies: parse errors and field errors in the real API's shapes.
+class JsonBodyRules:
+    """A JSON request body: parse errors and field errors in the real API's shapes.
 
     A schema with ``x-errors-under-detail`` (the login form) reports its field errors under
     ``detail``, as Danube Cloud's login view does.
+
+    :param required: the spec's ``requestBody.required``.
+    :param nullable: whether the schema allows ``null``.
     """
 
-    async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
+    def __init__(self, schema: dict[str, Any], *, required: bool, nullable: bool = False) -> None:
+        self.schema = schema
+        self.required = required
+        self.nullable = nullable
+        self._validator = Draft4RequestValidator(schema, format_checker=_FORMATS)
+
+    def check_length(self, headers: Mapping[str, str]) -> int:
+        """The declared length; an empty required body is refused before it is read."""
         try:
-            length = int(Headers(scope=scope).get("content-length", 0))
+            length = int(headers.get("content-length", 0))
         except ValueError:
             raise ParseError(
                 "JSON parse error - the Content-Length header is not a number"
             ) from None
-        if not length and self._required:
-            self._validate({})  # names each missing field, as the real forms do
-        return await super().wrap_receive(receive, scope=scope)  # type: ignore[no-any-return]
+        if not length and self.required:
+            self.validate({})  # names each missing field, as the real forms do
+        return length
 
-    async def _parse(self, stream: Any, scope: Scope) -> Any:
-        raw = b"".join([chunk async for chunk in stream])
+    @staticmethod
+    def parse(raw: bytes) -> Any:
+        """The body's JSON value, ``None`` for an empty body, or raise :class:`ParseError`."""
         if not raw.strip():
             return None
         try:
@@ -196,9 +222,18 @@ class EsdcJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
 
-    def _validate(self, body: Any) -> Any:
+    def accept(self, raw: bytes) -> Any:
+        """Parse and validate a body that was read whole; return its value."""
+        body = self.parse(raw)
+        if not (body is None and self.nullable):
+            self.validate(body)
+        return body
+
+    def validate(self, body: Any) -> None:
         if body is None:
-            return self._validate({}) if self._required else None
+            if self.required:
+                self.validate({})
+            return
         if not isinstance(body, dict):
             kind = {list: "list", str: "str", int: "int", float: "float", bool: "bool"}
             name = kind.get(type(body), type(body).__name__)
@@ -206,9 +241,7 @@ class EsdcJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
                 {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {name}."]}
             )
         errors: dict[str, list[str]] = {}
-        for error in Draft4RequestValidator(self._schema, format_checker=_FORMATS).iter_errors(
-            body
-        ):
+        for error in self._validator.iter_errors(body):
             if error.validator == "required":
                 for name in error.validator_value:
                     if name not in body:
@@ -224,12 +257,43 @@ class EsdcJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
                 errors.setdefault("non_field_errors", []).append(_message(error, body))
         if errors:
             raise self._field_errors(errors)
-        return None
 
     def _field_errors(self, errors: dict[str, list[str]]) -> ApiError:
-        if self._schema.get("x-errors-under-detail"):
+        if self.schema.get("x-errors-under-detail"):
             return _DetailFieldErrors(errors)
         return FieldErrors(errors)
+
+
+class EsdcParameterValidator(ParameterValidator):  # type: ignore[misc]
+    """:class:`ParameterRules` plugged into connexion (the control API, and the task API when
+    responses are validated too)."""
+
+    def validate(self, scope: Scope) -> None:
+        # The raw strings: connexion's own request would hand over values it already coerced.
+        request = StarletteRequest(scope)
+        rules = ParameterRules(
+            [*self.parameters.get("path", []), *self.parameters.get("query", [])]
+        )
+        request.scope[PARAMS_KEY] = rules.validate(request.path_params, request.query_params)
+
+
+class EsdcJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
+    """:class:`JsonBodyRules` plugged into connexion."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rules = JsonBodyRules(self._schema, required=self._required, nullable=self._nullable)
+
+    async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
+        self.rules.check_length(Headers(scope=scope))
+        return await super().wrap_receive(receive, scope=scope)  # type: ignore[no-any-return]
+
+    async def _parse(self, stream: Any, scope: Scope) -> Any:
+        return self.rules.parse(b"".join([chunk async for chunk in stream]))
+
+    def _validate(self, body: Any) -> Any:
+        self.rules.validate(body)
+        return None
 
 
 class _DetailFieldErrors(FieldErrors):

@@ -14,6 +14,7 @@ CORE = [
     "permissions",
     "tasklog",
     "store",
+    "logcounts",
     "throttle",
     "deployment",
     "demo_data",

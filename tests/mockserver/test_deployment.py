@@ -413,3 +413,18 @@ def test_unknown_api_key_is_refused(deployment: Deployment) -> None:
 def test_mgmt_type_is_read_from_the_id(deployment: Deployment) -> None:
     task = deployment.store.get_task(MGMT)
     assert task is not None and task.tid.type is TaskType.MGMT and task.is_mgmt
+
+
+def test_settle_sees_a_task_end_that_comes_after_a_settle_with_nothing_to_do(
+    deployment: Deployment, fake_clock: ControlledClock
+) -> None:
+    admin, main = user(deployment, "admin"), dc(deployment, "main")
+    deployment.settle()  # nothing due: the deployment remembers when the next task ends
+    quick = start(deployment, runs=2)  # ends before that
+    fake_clock.advance(2)
+    deployment.settle()
+    assert deployment.log_last(admin, main)[0].task == quick
+    deployment.store.revoke_task(BOBS, fake_clock.now(), "terminated", "by hand")
+    deployment.settle()  # a write straight to the store is noticed too
+    newest = deployment.log_last(admin, main)[0]
+    assert (newest.task, newest.status) == (BOBS, LogStatus.REVOKED)

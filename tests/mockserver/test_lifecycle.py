@@ -76,3 +76,15 @@ def test_task_that_hangs_runs_until_cancelled() -> None:
     task = make_task(ends_at=None)
     assert task.state(T0 + timedelta(days=365)) is TaskState.STARTED
     assert task.is_running(T0 + timedelta(days=365))
+
+
+@pytest.mark.parametrize("revoked", [None, T0 + 30 * S])
+def test_the_state_changes_only_at_the_moments_next_change_names(revoked: datetime | None) -> None:
+    task = make_task(revoked_at=revoked)
+    moments = [T0 + n * S / 2 for n in range(0, 2 * 3800)]
+    for now, later in zip(moments, moments[1:], strict=False):
+        change = task.next_change(now)
+        same = (task.state(later), task.result_at(later)) == (task.state(now), task.result_at(now))
+        assert same or (change is not None and later >= change), now
+    assert task.next_change(T0 + 10_000 * S) is None
+    assert make_task(ends_at=None).next_change(T0 + 20 * S) is None

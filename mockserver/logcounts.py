@@ -1,0 +1,219 @@
+"""Counts of task log entries per time bucket, kept beside the log so that counting and
+finding the n-th entry cost the number of buckets, not the number of entries.
+
+Every entry adds 1 to a counter per level: all time, its day, its quarter of the day, its hour,
+its ten minutes and its minute (UTC, in microseconds since the epoch, as
+:mod:`mockserver.store` keeps times). Each level splits the one above into at most 10 buckets
+but the first, so that finding a bucket reads few counters at any level. A counter is
+kept per *key*, the columns the task log is filtered by (datacenter, owner, task type, status,
+object type and name), so any filter on those columns is a ``WHERE`` on the counters too.
+
+- **Counting** the entries of a time window splits it as a segment tree does: whole days,
+  then the whole smaller buckets at its edges, then the few entries of the partial minutes at
+  the very edges, which are counted in the log itself through its time index.
+- **Seeking** the n-th entry of a window (a page's first entry) walks the same pieces in time
+  order, summing counters until the piece holding it is found, then descends into it: the day,
+  then its hour, then its minute, whose entries are read from the log and counted exactly.
+
+The log is append-only, so counters only grow; an entry written late with a past time (a
+task's end, stamped when it ended) lands in the buckets of its time like any other.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+MINUTE = 60 * 1_000_000
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+#: Bucket widths of levels 1 to 5; level 0 is one bucket for all time.
+WIDTHS = (DAY, 6 * HOUR, HOUR, 10 * MINUTE, MINUTE)
+#: Names the levels, so that a database counted another way is counted again.
+LAYOUT = "log_count levels " + ",".join(str(w // 1_000_000) for w in WIDTHS)
+#: Bounds of an unbounded window, whole days either side of any time the log can hold.
+EARLIEST, LATEST = -(2**62 // DAY) * DAY, (2**62 // DAY) * DAY
+#: The columns of a counter's key; the log has the same ones, under the same names.
+KEY_COLUMNS = ("dc_id", "owner_id", "task_type", "status", "object_type", "object_name")
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS log_count (
+    level INTEGER NOT NULL, bucket INTEGER NOT NULL,
+    dc_id INTEGER NOT NULL, owner_id INTEGER NOT NULL, task_type INTEGER NOT NULL,
+    status TEXT NOT NULL, object_type TEXT NOT NULL, object_name TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (level, bucket, {", ".join(KEY_COLUMNS)})
+) WITHOUT ROWID;
+"""
+
+Key = tuple[Any, ...]
+#: Reads the log's (time_us, id) pairs in ``[lo, hi)`` that match the filter, in any order.
+ExactKeys = Callable[[int, int], list[tuple[int, int]]]
+#: Counts the log's entries in ``[lo, hi)`` that match the filter, per value of a column.
+ExactCount = Callable[[int, int], dict[Any, int]]
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """Whole buckets ``first`` to ``last - 1`` of one level."""
+
+    level: int
+    first: int
+    last: int
+
+    @property
+    def width(self) -> int:
+        return WIDTHS[self.level - 1]
+
+
+@dataclass(frozen=True)
+class Exact:
+    """A stretch shorter than a minute, read from the log itself: ``[lo, hi)``."""
+
+    lo: int
+    hi: int
+
+
+def pieces(lo: int, hi: int, level: int = 1) -> list[Buckets | Exact]:
+    """``[lo, hi)`` as whole buckets of the coarsest levels that fit, in time order."""
+    if lo >= hi:
+        return []
+    if level > len(WIDTHS):
+        return [Exact(lo, hi)]
+    width = WIDTHS[level - 1]
+    first, last = -(-lo // width), hi // width
+    if first >= last:
+        return pieces(lo, hi, level + 1)
+    return [
+        *pieces(lo, first * width, level + 1),
+        Buckets(level, first, last),
+        *pieces(last * width, hi, level + 1),
+    ]
+
+
+def counters(rows: Iterable[tuple[int, Key]]) -> Counter[Key]:
+    """The counter increments of log entries given as ``(time_us, key)``: one per level."""
+    minutes = Counter((time_us // MINUTE, key) for time_us, key in rows)
+    found: Counter[Key] = Counter()
+    for (minute, key), n in minutes.items():
+        start = minute * MINUTE
+        found[(0, 0, *key)] += n
+        for level, width in enumerate(WIDTHS, 1):
+            found[(level, start // width, *key)] += n
+    return found
+
+
+class LogCounts:
+    """The counters, in the store's database (the store holds the lock and transactions)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        db.executescript(SCHEMA)
+
+    def add(self, rows: Iterable[tuple[int, Key]]) -> None:
+        """Count log entries, given as ``(time_us, key)`` with the key in :data:`KEY_COLUMNS`
+        order."""
+        self._db.executemany(
+            f"INSERT INTO log_count VALUES ({', '.join('?' * 9)}) "
+            "ON CONFLICT DO UPDATE SET n = n + excluded.n",
+            [(*key, n) for key, n in counters(rows).items()],
+        )
+
+    def clear(self) -> None:
+        self._db.execute("DELETE FROM log_count")
+
+    def total(self, where: str, params: Sequence[Any]) -> int:
+        """Entries of all time whose key matches ``where``."""
+        return sum(self._sums([Buckets(0, 0, 1)], where, params, None).values())
+
+    def count(
+        self,
+        where: str,
+        params: Sequence[Any],
+        lo: int,
+        hi: int,
+        exact: ExactCount,
+        *,
+        by: str | None = None,
+    ) -> Counter[Any]:
+        """Entries in ``[lo, hi)`` whose key matches ``where``, per value of the key column
+        ``by`` (or all under ``None``). ``exact`` counts them in the log the same way."""
+        whole = [Buckets(0, 0, 1)] if (lo, hi) == (EARLIEST, LATEST) else pieces(lo, hi)
+        found: Counter[Any] = Counter(
+            self._sums([p for p in whole if isinstance(p, Buckets)], where, params, by)
+        )
+        for piece in whole:
+            if isinstance(piece, Exact):
+                found.update(exact(piece.lo, piece.hi))
+        return found
+
+    def seek(
+        self,
+        where: str,
+        params: Sequence[Any],
+        lo: int,
+        hi: int,
+        index: int,
+        *,
+        newest_first: bool,
+        exact: ExactKeys,
+        level: int = 1,
+    ) -> tuple[int, int] | None:
+        """The ``(time_us, id)`` of the entry at ``index`` (from 0) of ``[lo, hi)`` in the
+        given order, among those whose key matches ``where``; ``None`` past the end.
+
+        :param level: the coarsest level to split the window into (a bucket is searched
+            through the buckets of the next level)."""
+        ordered = pieces(lo, hi, level)
+        for piece in reversed(ordered) if newest_first else ordered:
+            if isinstance(piece, Exact):
+                keys = sorted(exact(piece.lo, piece.hi), reverse=newest_first)
+                if index < len(keys):
+                    return keys[index]
+                index -= len(keys)
+                continue
+            for bucket, n in self._per_bucket(piece, where, params, newest_first):
+                if index < n:
+                    start = bucket * piece.width
+                    return self.seek(
+                        where,
+                        params,
+                        start,
+                        start + piece.width,
+                        index,
+                        newest_first=newest_first,
+                        exact=exact,
+                        level=piece.level + 1,
+                    )
+                index -= n
+        return None
+
+    def _sums(
+        self, whole: list[Buckets], where: str, params: Sequence[Any], by: str | None
+    ) -> dict[Any, int]:
+        """The counters of all these buckets, summed in one query."""
+        if not whole:
+            return {}
+        if by is not None and by not in KEY_COLUMNS:
+            raise ValueError(f"counters are kept per {KEY_COLUMNS}, not per {by!r}")
+        group = "NULL" if by is None else by
+        ranges = " OR ".join(["(level = ? AND bucket >= ? AND bucket < ?)"] * len(whole))
+        rows = self._db.execute(
+            f"SELECT {group}, SUM(n) FROM log_count WHERE ({ranges}) AND {where} GROUP BY {group}",
+            (*(v for p in whole for v in (p.level, p.first, p.last)), *params),
+        ).fetchall()
+        return {value: int(n) for value, n in rows if n}
+
+    def _per_bucket(
+        self, piece: Buckets, where: str, params: Sequence[Any], newest_first: bool
+    ) -> list[tuple[int, int]]:
+        direction = "DESC" if newest_first else "ASC"
+        rows: list[tuple[int, int]] = self._db.execute(
+            f"SELECT bucket, SUM(n) FROM log_count WHERE level = ? AND bucket >= ? "
+            f"AND bucket < ? AND {where} GROUP BY bucket ORDER BY bucket {direction}",
+            (piece.level, piece.first, piece.last, *params),
+        ).fetchall()
+        return rows

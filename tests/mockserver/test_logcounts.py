@@ -1,0 +1,58 @@
+"""How the per-bucket counters split a time window, and what one entry adds to them."""
+
+from __future__ import annotations
+
+import pytest
+
+from mockserver.logcounts import DAY, HOUR, MINUTE, Buckets, Exact, counters, pieces
+
+
+def span(piece: Buckets | Exact) -> tuple[int, int]:
+    if isinstance(piece, Exact):
+        return piece.lo, piece.hi
+    return piece.first * piece.width, piece.last * piece.width
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi"),
+    [
+        (0, 3 * DAY),
+        (5 * MINUTE + 7, 2 * DAY + 3 * HOUR + 1),
+        (-DAY - 1, HOUR),
+        (17, 18),
+        (DAY - 1, DAY + 1),
+        (10 * DAY, 10 * DAY),
+    ],
+)
+def test_pieces_cover_the_window_exactly_in_time_order(lo: int, hi: int) -> None:
+    found = pieces(lo, hi)
+    edges = [span(piece) for piece in found]
+    if lo == hi:
+        assert edges == []
+        return
+    assert all(a < b for a, b in edges)
+    assert [a for a, _ in edges] == [lo, *(b for _, b in edges[:-1])]
+    assert edges[-1][1] == hi
+
+
+def test_a_window_is_split_into_the_coarsest_buckets_that_fit() -> None:
+    lo, hi = 2 * DAY - HOUR - 90 * 1_000_000, 4 * DAY + HOUR + 30
+    assert pieces(lo, hi) == [
+        Exact(lo, 2 * DAY - HOUR - MINUTE),
+        Buckets(5, (2 * DAY - HOUR - MINUTE) // MINUTE, (2 * DAY - HOUR) // MINUTE),
+        Buckets(3, (2 * DAY - HOUR) // HOUR, 2 * DAY // HOUR),
+        Buckets(1, 2, 4),
+        Buckets(3, 4 * DAY // HOUR, (4 * DAY + HOUR) // HOUR),
+        Exact(4 * DAY + HOUR, hi),
+    ]
+
+
+def test_each_entry_counts_once_at_every_level() -> None:
+    key = (1, 3, 1, "SUCCESS", "vm", "web01.example.com")
+    t = 3 * DAY + 5 * HOUR + 7 * MINUTE + 11
+    found = counters([(t, key), (t + 1, key), (t - DAY, key)])
+    assert found[(0, 0, *key)] == 3
+    assert found[(1, 3, *key)] == 2 and found[(1, 2, *key)] == 1
+    assert found[(3, t // HOUR, *key)] == 2
+    assert found[(5, t // MINUTE, *key)] == 2
+    assert sum(found.values()) == 3 * 6

@@ -13,10 +13,10 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 from contract_tests.budget import Budget
+from esdc_api.rates import Rate
 
 T = TypeVar("T")
 
@@ -25,35 +25,6 @@ ANONYMOUS = "anonymous"
 MAX_RETRIES = 4
 #: The wait when a 429 has no usable Retry-After (the length of the throttle's window).
 DEFAULT_RETRY_AFTER = 60.0
-
-
-@dataclass(frozen=True)
-class Rate:
-    """``requests`` per ``period`` seconds."""
-
-    requests: int
-    period: float
-
-    @classmethod
-    def parse(cls, text: str) -> Rate:
-        """``"45/min"``, ``"30/minute"``, ``"10/s"``, ``"1000/hour"``."""
-        try:
-            count, unit = text.split("/")
-            period = {"s": 1.0, "m": 60.0, "h": 3600.0}[unit.strip()[0]]
-            requests = int(count)
-        except (ValueError, KeyError, IndexError):
-            raise ValueError(f"a rate looks like '45/min', not {text!r}") from None
-        if requests < 1:
-            raise ValueError(f"a rate allows at least one request, not {text!r}")
-        return cls(requests, period)
-
-    def __str__(self) -> str:
-        return f"{self.requests}/{self.period:g}s"
-
-
-#: The real deployments' throttle rates.
-USER_RATE = Rate(45, 60.0)
-ANONYMOUS_RATE = Rate(30, 60.0)
 
 
 def retry_after_seconds(value: str | None) -> float:

@@ -15,7 +15,7 @@ from contract_tests.client import Client
 from contract_tests.errors import BudgetExhausted, TargetError
 from contract_tests.facts import SpecFacts
 from contract_tests.ledger import Ledger
-from contract_tests.pacing import ANONYMOUS, ANONYMOUS_RATE, USER_RATE, Pacer, Rate
+from contract_tests.pacing import ANONYMOUS, Pacer
 from contract_tests.settings import Settings
 from contract_tests.target import (
     DEMO_KEYS,
@@ -25,6 +25,7 @@ from contract_tests.target import (
     load_app,
     reference_app,
 )
+from esdc_api.rates import ANONYMOUS_RATE, USER_RATE, Rate
 
 if TYPE_CHECKING:
     from schemathesis import Case

@@ -24,6 +24,7 @@ from connexion.resolver import Resolver
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from esdc_api.rates import Rate
 from esdc_api.spec import CONTROL_SPEC_ROOT, load_spec
 from mockserver.answers import AnswerCache
 from mockserver.clock import ControlledClock
@@ -38,7 +39,7 @@ from mockserver.responses import dumps, indent_of
 from mockserver.routing import Router
 from mockserver.settings import Settings
 from mockserver.store import Store
-from mockserver.throttle import Rate, Throttle
+from mockserver.throttle import Throttle
 from mockserver.validation import VALIDATOR_MAP
 
 API_BASE = "/api"

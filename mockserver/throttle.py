@@ -14,31 +14,9 @@ import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from esdc_api.rates import Rate
 from mockserver.errors import Throttled
-
-
-@dataclass(frozen=True)
-class Rate:
-    requests: int
-    period: float
-
-    @classmethod
-    def parse(cls, text: str) -> Rate:
-        """``"45/min"``, ``"30/minute"``, ``"10/s"``, ``"1000/hour"``, ``"5/day"``."""
-        try:
-            count, unit = text.split("/")
-            period = {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit.strip()[0]]
-            requests = int(count)
-        except (ValueError, KeyError, IndexError):
-            raise ValueError(f"a rate looks like '45/min', not {text!r}") from None
-        if requests < 1:
-            raise ValueError(f"a rate allows at least one request, not {text!r}")
-        return cls(requests, period)
-
-    def __str__(self) -> str:
-        return f"{self.requests}/{int(self.period)}s"
 
 
 class Throttle:

@@ -6,7 +6,8 @@ import pytest
 
 from contract_tests.budget import Budget
 from contract_tests.errors import BudgetExhausted
-from contract_tests.pacing import Pacer, Rate
+from contract_tests.pacing import Pacer
+from esdc_api.rates import Rate
 
 
 class FakeTime:

@@ -30,8 +30,7 @@ from mockserver.errors import (
     UnsafeDelete,
 )
 from mockserver.ids import TaskGroup, TaskType, new_task_id
-from mockserver.ids import parse as parse_task_id
-from mockserver.lifecycle import Outcome, Task, TaskObject, TaskState, TaskStatus
+from mockserver.lifecycle import Outcome, Task, TaskObject, TaskStatus
 from mockserver.permissions import (
     require_admin,
     require_superadmin,
@@ -385,13 +384,6 @@ class Deployment:
             # The window [now - last, ...) still holds the oldest entry until this moment.
             changes_at=None if oldest is None else _after(oldest, last),
         )
-
-    def is_known_task(self, task_id: str) -> bool:
-        return parse_task_id(task_id) is not None and self.store.get_task(task_id) is not None
-
-    def state_of(self, task_id: str) -> TaskState | None:
-        task = self.store.get_task(task_id)
-        return None if task is None else task.state(self.now())
 
 
 def _after(moment: datetime, seconds: int) -> datetime | None:

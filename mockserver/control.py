@@ -156,6 +156,14 @@ class Control:
             detail=body.get("detail", ""),
         )
 
+    # The world, workers and throttle controls (issue 10) come with the world files; until then
+    # they answer 501 rather than pretend.
+    async def _not_yet(self, *_args: Any, **_kwargs: Any) -> Response:
+        return self._json(HTTPStatus.NOT_IMPLEMENTED, {"detail": "Not implemented yet"})
+
+    exportWorld = replaceWorld = showWorkers = setWorkers = _not_yet
+    showThrottle = setThrottle = resetThrottle = setClock = publishMessage = _not_yet
+
     def _task(self, task: Task) -> dict[str, Any]:
         now = self.clock.now()
         return {

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from contract_tests.client import Client, Exchange
 from contract_tests.errors import ContractViolation
 from contract_tests.run import Run
@@ -59,6 +61,7 @@ def _entries_since(admin: Client, since: datetime) -> tuple[dict[str, int], date
         number += 1
 
 
+@pytest.mark.esdc_check("stats-equal-log", admin=9)
 def test_stats_equal_the_counts_of_the_paged_log(esdc_run: Run, admin: Client) -> None:
     for _attempt in range(ATTEMPTS):
         before, stats = _stats(admin, ALL_TIME)

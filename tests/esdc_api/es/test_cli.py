@@ -9,6 +9,7 @@ import socket
 import stat
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import httpx
@@ -266,6 +267,25 @@ def test_an_unreachable_server_exits_3_with_one_line(es: Es) -> None:
     assert outcome.err.startswith(f"ERROR: cannot connect to 'http://127.0.0.1:{port}/api/task/'")
     assert outcome.err.endswith("check ES_API_URL and that the API server is running\n")
     assert outcome.err.count("\n") == 1
+
+
+def test_a_self_signed_certificate_is_accepted_by_default_without_a_warning(
+    es: Es, tls_server: LiveServer
+) -> None:
+    # As the original (SSL_VERIFY = False); its urllib3 warned about it, httpx does not.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outcome = es("get", "/task", env={"ES_API_URL": tls_server.url})
+    assert (outcome.code, outcome.err, caught) == (0, "", [])
+    assert outcome.json()["url"] == f"{tls_server.url}/task/"
+    assert outcome.json()["text"] == TASK_IDS
+
+
+def test_es_ssl_verify_1_refuses_a_self_signed_certificate(es: Es, tls_server: LiveServer) -> None:
+    outcome = es("get", "/task", env={"ES_API_URL": tls_server.url, "ES_SSL_VERIFY": "1"})
+    assert (outcome.code, outcome.out) == (ExitCode.REQUEST_FAILED, "")
+    assert "CERTIFICATE_VERIFY_FAILED" in outcome.err
+    assert outcome.err.endswith("the certificate is not trusted; ES_SSL_VERIFY=0 skips the check\n")
 
 
 def test_a_bad_json_parameter_exits_11_before_sending(es: Es) -> None:

@@ -46,6 +46,9 @@ Parameters
 Quirks kept from the original es
  - a value that starts with - and a letter or digit starts a new parameter: -last -1 sends
    last=true and 1=true; write -last json::-1 for a number, -x 'json::"-1"' for a string
+ - the trailing / goes at the very end, after a ?query written in the resource:
+   es get /task/log?page=2 asks for /task/log?page=2/, which the API redirects (301) to
+   /task/log/?page=2/, an invalid page; write es get /task/log -page 2
  - any argument that starts with -- picks the output format, wherever it stands
  - help prints only the description the API answers to OPTIONS
  - --csv and --tabulate show the "result" (or "results") of a 2xx answer, CSV split by ;

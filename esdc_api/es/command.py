@@ -54,7 +54,7 @@ class Command:
     """One ``es`` invocation, understood.
 
     :param action: the action word as typed (``get``, ``create``, ``post``, ...).
-    :param path: the resource, ending with ``/`` (before any ``?query``).
+    :param path: the resource, ending with ``/`` (after any ``?query`` written in it).
     :param params: the parameters, without ``-api-key``.
     :param api_key: the ``-api-key`` value, if given.
     :param words: the arguments without ``-d`` and ``--<format>``; ``-d`` shows them.
@@ -141,9 +141,13 @@ def _missing_resource(action: str, options: list[str]) -> MissingResource:
 
 
 def with_trailing_slash(resource: str) -> str:
-    """``resource`` ending with ``/``, as the API's URLs do; a ``?query`` stays at the end."""
-    path, question, query = resource.partition("?")
-    return (path if path.endswith("/") else path + "/") + question + query
+    """``resource`` ending with ``/``, appended to the very end as the original appends it.
+
+    A ``?query`` written in the resource therefore gets the slash too: ``/task/log?page=2``
+    becomes ``/task/log?page=2/``, which a deployment redirects (301) to
+    ``/task/log/?page=2/``, whose page ``2/`` is invalid (404). Parameters belong in ``-page 2``.
+    """
+    return resource if resource.endswith("/") else resource + "/"
 
 
 def parse_params(options: Sequence[str]) -> dict[str, Any]:

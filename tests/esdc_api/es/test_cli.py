@@ -147,6 +147,17 @@ def test_the_resource_gets_a_trailing_slash(es: Es) -> None:
     assert es("get", "/echo").json()["text"]["path"] == "/api/echo/"
 
 
+def test_the_trailing_slash_goes_after_a_query_written_in_the_resource(
+    es: Es, live_server: LiveServer
+) -> None:
+    # What bin/es sends for `es get /task/log?page=2` (recorded exchange n=41), and parameters
+    # after that query, as python-requests joined them.
+    outcome = es("get", "/echo?page=2", "-dc", "main")
+    assert outcome.json()["url"] == f"{live_server.url}/echo?page=2/&dc=main"
+    echo = outcome.json()["text"]
+    assert (echo["path"], echo["query"]) == ("/api/echo", "page=2/&dc=main")
+
+
 def test_requests_carry_the_originals_headers(es: Es) -> None:
     headers = es("create", "/echo").json()["text"]["headers"]
     assert headers["user-agent"] == f"es/{ES_VERSION}" == "es/1.3.3"

@@ -47,8 +47,9 @@ def test_a_trailing_slash_is_appended_to_the_resource() -> None:
     assert parse_command(["get", "/task/log/"]).path == "/task/log/"
 
 
-def test_the_trailing_slash_goes_before_a_query_written_in_the_resource() -> None:
-    assert with_trailing_slash("/task/log?page=1") == "/task/log/?page=1"
+def test_the_trailing_slash_goes_after_a_query_written_in_the_resource() -> None:
+    assert with_trailing_slash("/task/log?page=2") == "/task/log?page=2/"
+    assert parse_command(["get", "/task/log?page=2"]).path == "/task/log?page=2/"
 
 
 def test_login_and_logout_default_to_the_accounts_resources() -> None:

@@ -26,7 +26,8 @@ es - Swiss Army Knife for the Danube Cloud API (behaves as Danube Cloud's es {ht
 
 Usage: es [-d] action [/resource] [-name value ...] [--output-format]
 
- action:         get | create (or post) | set (or put) | delete | help | login | logout
+ action:         get | create (or post) | set (or put) | delete | help | login | logout,
+                 in any case (GET is get)
  resource:       /some/resource/in/api (es adds the trailing /)
  parameters:     -foo baz -bar qux ...
  output format:  --json (default), --csv, --tabulate,

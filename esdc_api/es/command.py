@@ -5,6 +5,7 @@ The grammar is the original's, quirks included, because scripts and docs rely on
     es [-d|--debug] action [/resource] [-name value | -name ...] [--<format>]
 
 - ``-d`` counts only as the first argument;
+- the action is read in any case (``GET`` is ``get``);
 - any argument that starts with ``--`` (and is longer) names the output format, wherever it is;
 - ``-`` followed by a letter or digit starts a parameter, so ``-last -1`` is two parameters;
 - a parameter without a value is ``true``; ``true``/``false``/``null`` in any case are JSON;
@@ -53,7 +54,8 @@ DEFAULT_FORMAT = "json"
 class Command:
     """One ``es`` invocation, understood.
 
-    :param action: the action word as typed (``get``, ``create``, ``post``, ...).
+    :param action: the action word in lower case (``get``, ``create``, ``post``, ...); it may
+        be typed in any case, as in the original.
     :param path: the resource, ending with ``/`` (after any ``?query`` written in it).
     :param params: the parameters, without ``-api-key``.
     :param api_key: the ``-api-key`` value, if given.
@@ -101,9 +103,9 @@ def parse_command(args: Sequence[str]) -> Command:
         output_format = word[2:]
         words.remove(word)
 
-    if not words or words[0] not in METHODS:
+    action = words[0].lower() if words else ""
+    if action not in METHODS:
         raise UnknownAction(words[0] if words else "", list(METHODS))
-    action = words[0]
     if len(words) > 1 and words[1].startswith("/"):
         resource: str | None = words[1]
         options = words[2:]

@@ -64,7 +64,8 @@ class UnknownAction(UsageError):
 
     def __init__(self, action: str, actions: list[str]) -> None:
         problem = f"unknown action {action!r}" if action else "no action"
-        if action == "options":  # listed by the original's docs, but its script calls it help
+        # listed by the original's docs, but its script calls it help
+        if action.lower() == "options":
             problem += " (help sends OPTIONS)"
         super().__init__(f"{problem}; start with one of {', '.join(actions)} (es --help)")
         self.action = action

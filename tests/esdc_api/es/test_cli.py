@@ -158,6 +158,13 @@ def test_the_trailing_slash_goes_after_a_query_written_in_the_resource(
     assert (echo["path"], echo["query"]) == ("/api/echo", "page=2/&dc=main")
 
 
+def test_actions_are_case_insensitive(es: Es, token_store: Path) -> None:
+    assert es("GET", "/task").out == es("get", "/task").out
+    assert es("Set", "/echo", "-n", "json::1").json()["text"]["method"] == "PUT"
+    assert es("LOGIN", "-username", USERNAME, "-password", PASSWORD).code == 0
+    assert token_store.read_text() == TOKEN
+
+
 def test_requests_carry_the_originals_headers(es: Es) -> None:
     headers = es("create", "/echo").json()["text"]["headers"]
     assert headers["user-agent"] == f"es/{ES_VERSION}" == "es/1.3.3"

@@ -33,6 +33,13 @@ def test_each_action_maps_to_its_http_method(action: str, method: str) -> None:
     assert parse_command([action, "/task"]).method == method
 
 
+@pytest.mark.parametrize("action", ["GET", "Get", "gEt"])
+def test_the_action_is_read_in_any_case(action: str) -> None:
+    command = parse_command([action, "/task", "-dc", "main"])
+    assert (command.action, command.method, command.in_query) == ("get", "GET", True)
+    assert command.words == (action, "/task", "-dc", "main")  # -d shows it as typed
+
+
 def test_only_get_and_logout_send_parameters_in_the_query_string() -> None:
     in_query = {
         a

@@ -45,6 +45,8 @@ Parameters
  null left out); the other actions send them as a JSON body.
 
 Quirks kept from the original es
+ - a value with no -name before it is not sent (es says so on stderr): in
+   -status FAILURE SUCCESS only FAILURE is sent
  - a value that starts with - and a letter or digit starts a new parameter: -last -1 sends
    last=true and 1=true; write -last json::-1 for a number, -x 'json::"-1"' for a string
  - the trailing / goes at the very end, after a ?query written in the resource:
@@ -124,6 +126,8 @@ def _execute(
     out: TextIO,
     err: TextIO,
 ) -> int:
+    for word in command.ignored:
+        err.write(f"es: ignoring {word!r}: a value needs a -name before it, as in -name value\n")
     store = TokenStore(config.token_store)
     # A login must not send an old token: the API would answer for that session.
     token = None if command.action == "login" else store.read()

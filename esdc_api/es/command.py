@@ -8,6 +8,7 @@ The grammar is the original's, quirks included, because scripts and docs rely on
 - the action is read in any case (``GET`` is ``get``);
 - any argument that starts with ``--`` (and is longer) names the output format, wherever it is;
 - ``-`` followed by a letter or digit starts a parameter, so ``-last -1`` is two parameters;
+- a value with no ``-name`` before it is ignored;
 - a parameter without a value is ``true``; ``true``/``false``/``null`` in any case are JSON;
   ``json::<text>`` is parsed JSON and ``file::<path>`` the file's text; everything else,
   numbers included, is a string.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from esdc_api.es.errors import (
@@ -25,7 +26,6 @@ from esdc_api.es.errors import (
     MissingResource,
     UnknownAction,
     UnknownFormat,
-    UsageError,
 )
 from esdc_api.es.output import FORMATS
 
@@ -60,6 +60,7 @@ class Command:
     :param params: the parameters, without ``-api-key``.
     :param api_key: the ``-api-key`` value, if given.
     :param words: the arguments without ``-d`` and ``--<format>``; ``-d`` shows them.
+    :param ignored: the values with no ``-name`` before them, which are not sent.
     """
 
     action: str
@@ -69,6 +70,7 @@ class Command:
     output_format: str = DEFAULT_FORMAT
     debug: bool = False
     words: tuple[str, ...] = dataclasses.field(default=(), repr=False)  # may hold -api-key
+    ignored: tuple[str, ...] = ()
 
     @property
     def method(self) -> str:
@@ -130,6 +132,7 @@ def parse_command(args: Sequence[str]) -> Command:
         output_format=output_format,
         debug=debug,
         words=tuple(words),
+        ignored=stray_values(options),
     )
 
 
@@ -155,23 +158,34 @@ def with_trailing_slash(resource: str) -> str:
 def parse_params(options: Sequence[str]) -> dict[str, Any]:
     """``-name value`` pairs into a dict; a name without a value is ``True``.
 
-    :raises UsageError: for a value with no ``-name`` before it.
+    A value with no ``-name`` before it is left out, as the original leaves it out
+    (:func:`stray_values` lists them).
+
     :raises BadParameter: for an unreadable ``json::`` or ``file::`` value.
     """
     params: dict[str, Any] = {}
+    for name, word in _pairs(options):
+        if name is not None:
+            params[name] = True if word is None else parse_value(name, word)
+    return params
+
+
+def stray_values(options: Sequence[str]) -> tuple[str, ...]:
+    """The values in ``options`` that have no ``-name`` before them, which es does not send."""
+    return tuple(word for name, word in _pairs(options) if name is None and word is not None)
+
+
+def _pairs(options: Sequence[str]) -> Iterator[tuple[str | None, str | None]]:
+    # (name, None) for each -name, (name, value) for the value that follows it, and
+    # (None, value) for a value that follows no -name: a value after a value, or the first word.
     name: str | None = None
     for word in options:
         if word.startswith("-") and word[1:2].isalnum():
             name = word[1:]
-            params[name] = True
-        elif name is not None:
-            params[name] = parse_value(name, word)
-            name = None
+            yield name, None
         else:
-            raise UsageError(
-                f"unexpected value {word!r}: a value needs a -name before it, as in -name value"
-            )
-    return params
+            yield name, word
+            name = None
 
 
 def parse_value(name: str, word: str) -> Any:

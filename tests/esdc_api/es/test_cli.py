@@ -306,6 +306,14 @@ def test_es_ssl_verify_1_refuses_a_self_signed_certificate(es: Es, tls_server: L
     assert outcome.err.endswith("the certificate is not trusted; ES_SSL_VERIFY=0 skips the check\n")
 
 
+def test_a_stray_value_is_ignored_and_the_request_still_sent(es: Es) -> None:
+    outcome = es("get", "/echo", "-status", "FAILURE", "SUCCESS")
+    assert (outcome.code, outcome.json()["text"]["query"]) == (0, "status=FAILURE")
+    assert outcome.err == (
+        "es: ignoring 'SUCCESS': a value needs a -name before it, as in -name value\n"
+    )
+
+
 def test_a_bad_json_parameter_exits_11_before_sending(es: Es) -> None:
     outcome = es("create", "/echo", "-ids", "json::[1,")
     assert (outcome.code, outcome.out) == (11, "")

@@ -13,7 +13,6 @@ from esdc_api.es.errors import (
     MissingResource,
     UnknownAction,
     UnknownFormat,
-    UsageError,
 )
 
 
@@ -116,9 +115,11 @@ def test_an_unreadable_file_names_the_parameter_and_the_path(tmp_path: Path) -> 
     )
 
 
-def test_a_value_without_a_name_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match=r"unexpected value 'SUCCESS'"):
-        parse_params(["-status", "FAILURE", "SUCCESS"])
+def test_a_stray_value_without_a_name_is_ignored() -> None:
+    assert parse_params(["-status", "FAILURE", "SUCCESS"]) == {"status": "FAILURE"}
+    command = parse_command(["get", "/task/log", "main", "-page", "1", "2", "-full"])
+    assert command.params == {"page": "1", "full": True}
+    assert command.ignored == ("main", "2")
 
 
 def test_api_key_is_taken_out_of_the_parameters() -> None:

@@ -52,7 +52,8 @@ Quirks kept from the original es
  - the trailing / goes at the very end, after a ?query written in the resource:
    es get /task/log?page=2 asks for /task/log?page=2/, which the API redirects (301) to
    /task/log/?page=2/, an invalid page; write es get /task/log -page 2
- - any argument that starts with -- picks the output format, wherever it stands
+ - any argument that starts with -- picks the output format, wherever it stands; so
+   --help prints this text only as the first argument, and after it exits 13
  - help prints only the description the API answers to OPTIONS
  - --csv and --tabulate show the "result" (or "results") of a 2xx answer, CSV split by ;
  - redirects are not followed: a 301 is printed as it is

@@ -84,8 +84,12 @@ class Command:
 
 
 def wants_help(args: Sequence[str]) -> bool:
-    """Whether the arguments ask for the usage text (``-h``, ``-?`` first, ``--help`` anywhere)."""
-    return bool(args) and args[0] in HELP_FLAGS or "--help" in args
+    """Whether the arguments ask for the usage text: ``-h``, ``--help`` or ``-?`` first.
+
+    Anywhere else ``--help`` names an output format, which does not exist (exit 13), and ``-h``
+    a parameter, as in the original.
+    """
+    return bool(args) and args[0] in HELP_FLAGS
 
 
 def parse_command(args: Sequence[str]) -> Command:

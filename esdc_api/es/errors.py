@@ -102,7 +102,10 @@ class UnknownFormat(EsError):
 
     def __init__(self, name: str, formats: list[str]) -> None:
         choices = ", ".join(f"--{known}" for known in formats)
-        super().__init__(f"unknown output format {'--' + name!r}; use one of {choices}")
+        message = f"unknown output format {'--' + name!r}; use one of {choices}"
+        if name == "help":
+            message += " (--help prints the usage only as the first argument: es --help)"
+        super().__init__(message)
         self.name = name
 
 

@@ -376,6 +376,23 @@ def test_help_flags_print_usage_with_the_quirks_and_exit_0(flag: str) -> None:
     assert "-last -1 sends" in out.getvalue()
 
 
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        (["get", "/task", "--help"], ExitCode.UNKNOWN_FORMAT),
+        (["GET", "/task", "-dc", "main", "--help"], ExitCode.UNKNOWN_FORMAT),
+        (["get", "--help"], ExitCode.MISSING_RESOURCE),  # the resource is checked first
+        (["-d", "--help"], ExitCode.USAGE),  # no action is left
+    ],
+)
+def test_help_after_the_first_word_exits_as_the_original(
+    es: Es, words: list[str], code: int
+) -> None:
+    outcome = es(*words)
+    assert (outcome.code, outcome.out) == (code, "")
+    assert outcome.err.startswith("ERROR: ")
+
+
 def test_a_streamed_task_waits_with_dots_and_reports_the_final_status(es: Es) -> None:
     outcome = es("create", "/vm/stream")
     assert outcome.code == 0

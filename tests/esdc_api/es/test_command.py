@@ -178,9 +178,18 @@ def test_checks_run_in_the_originals_order_action_resource_format() -> None:
         parse_command(["get", "--xml"])
 
 
-@pytest.mark.parametrize("args", [["-h"], ["--help"], ["-?"], ["get", "/task", "--help"]])
+@pytest.mark.parametrize("args", [["-h"], ["--help"], ["-?"], ["--help", "get", "/task"]])
 def test_help_flags_ask_for_usage(args: list[str]) -> None:
     assert wants_help(args)
+
+
+def test_help_after_the_first_word_is_an_output_format_and_exits_13() -> None:
+    assert not wants_help(["get", "/task", "--help"])
+    with pytest.raises(UnknownFormat, match=r"unknown output format '--help'") as caught:
+        parse_command(["get", "/task", "--help"])
+    assert caught.value.exit_code == ExitCode.UNKNOWN_FORMAT
+    assert str(caught.value).endswith("only as the first argument: es --help)")
+    assert parse_command(["get", "/task", "-h"]).params == {"h": True}
 
 
 def test_help_the_action_is_not_a_help_flag() -> None:

@@ -65,7 +65,8 @@ Environment
  ES_API_URL      the API's base URL (default {DEFAULT_API_URL})
  ES_API_KEY      an API key, sent as the ES-API-KEY header
  ES_TOKEN_STORE  the login token file, mode 0600
-                 (default $XDG_STATE_HOME/esdc/es-token, else ~/.local/state/esdc/es-token)
+                 (default $XDG_STATE_HOME/esdc/es-token, else ~/.local/state/esdc/es-token;
+                 the original keeps it in <tempdir>/esdc.session, shared by all users)
  ES_SSL_VERIFY   0 (default, as the original) does not check the server's certificate,
                  so a self-signed one works, and prints no warning; 1 checks it
  ES_TIMEOUT      seconds to wait for the server (default {CONNECT_TIMEOUT:g} to connect, then no

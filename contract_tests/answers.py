@@ -21,7 +21,7 @@ from openapi_schema_validator import OAS30Validator
 
 from contract_tests.client import API_KEY_HEADER, Exchange
 from contract_tests.facts import Operation, SpecFacts
-from contract_tests.pacing import ANONYMOUS
+from contract_tests.pacing import ANONYMOUS, UNCOUNTED
 from esdc_api.deviations import KnownDefect, Request, known_defects
 
 #: An answer slower than this breaks ``answer-time`` (real cancels wait about a second).
@@ -267,7 +267,7 @@ def judge_throttled(
         )
     method, _, path = what.partition(" ")
     routed = facts.route(method, path.split("?")[0])
-    if identity == ANONYMOUS and routed is not None and not routed[0].is_public:
+    if identity in (ANONYMOUS, UNCOUNTED) and routed is not None and not routed[0].is_public:
         found.append(
             Finding(
                 "auth-before-throttle",

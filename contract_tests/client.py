@@ -22,7 +22,7 @@ from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
-from contract_tests.pacing import ANONYMOUS, MAX_RETRIES, Pacer
+from contract_tests.pacing import ANONYMOUS, MAX_RETRIES, UNCOUNTED, Pacer
 
 API_KEY_HEADER = "ES-API-KEY"
 #: The environment variable a replayed request reads each identity's key from.
@@ -223,6 +223,13 @@ class Client:
     def url(self, path: str) -> str:
         return path if "://" in path else self.base_url + path
 
+    #: paths under the API that need no credentials, so that the anonymous rate counts them
+    public_paths: tuple[str, ...] = ("/accounts/login/",)
+
+    def throttled_anonymously(self, method: str, url: str) -> bool:
+        path = urlsplit(url).path
+        return any(path.endswith(public) for public in self.public_paths) or "/control/" in path
+
     def _send(
         self, method: str, url: str, content: bytes | None, headers: Mapping[str, str]
     ) -> _Raw:
@@ -271,6 +278,10 @@ class Client:
             if (self.api_key or "authorization" in {h.lower() for h in sent})
             else ANONYMOUS
         )
+        if identity == ANONYMOUS and not self.throttled_anonymously(method, url):
+            # credentials are checked before the throttle: a request refused for want of
+            # them is not counted against the anonymous rate (the auth-before-throttle rule)
+            identity = UNCOUNTED
         raw = self.pacer.send(
             identity,
             lambda: self._send(method, url, content, sent),

@@ -25,10 +25,15 @@ from esdc_api.rates import Rate
 T = TypeVar("T")
 
 ANONYMOUS = "anonymous"
+#: Requests no throttle counts: without credentials to an endpoint that needs them (they are
+#: refused before the throttle is asked).
+UNCOUNTED = "uncounted"
 #: How often a throttled request is sent again before the check gives up on it.
 MAX_RETRIES = 4
 #: The wait when a 429 has no usable Retry-After (the length of the throttle's window).
 DEFAULT_RETRY_AFTER = 60.0
+#: A 429 that follows fewer requests of ours in its window teaches no rate.
+MIN_LEARNED = 5
 #: Throttle windows as Django REST framework knows them, shortest first.
 WINDOWS = (1.0, 60.0, 3600.0, 86400.0)
 
@@ -90,12 +95,16 @@ class Pacer:
         return self.user_rate is not None
 
     def rate_of(self, identity: str) -> Rate | None:
+        if identity == UNCOUNTED:
+            return None
         return self.anonymous_rate if identity == ANONYMOUS else self.user_rate
 
     def _wait(self, seconds: float, what: str) -> None:
         if seconds <= 0:
             return
-        self.budget.check(f"{what} (after {seconds:.0f} s waiting for the throttle)", needs=seconds)
+        self.budget.check(
+            f"{what}, which would first wait {seconds:.0f} s for the throttle", needs=seconds
+        )
         self.waited += seconds
         self._sleep(seconds)
 
@@ -117,7 +126,7 @@ class Pacer:
 
     def _learn(self, identity: str, retry_after: float | None, what: str) -> None:
         """Pace at the rate a 429 implies: the requests let through in the window it closes."""
-        if not self.learn or retry_after is None:
+        if not self.learn or retry_after is None or identity == UNCOUNTED:
             return
         kind = "anonymous" if identity == ANONYMOUS else "user"
         if kind in self.learned:
@@ -126,9 +135,17 @@ class Pacer:
             now = self._clock()
             period = next((w for w in WINDOWS if retry_after <= w), WINDOWS[-1])
             sent = self._sent[identity]
-            # the 429's own request was counted in acquire(): it was not let through
-            through = sum(1 for moment in list(sent)[:-1] if moment > now + retry_after - period)
-            learned = Rate(max(1, through), period)
+            # The wait is the time until the oldest request of the window leaves it, rounded
+            # up to whole seconds (DRF's ceil): that request was sent at most a second before
+            # now + wait - period. The 429's own request was counted too: it was not let
+            # through.
+            oldest = now + retry_after - period - 1.5
+            through = sum(1 for moment in list(sent)[:-1] if moment >= oldest)
+            if through < MIN_LEARNED:
+                # the window was filled by someone else (another client with the key, an
+                # earlier run): it says nothing about the rate
+                return
+            learned = Rate(through, period)
             current = self.rate_of(identity)
             if current is None or learned.requests / learned.period < (
                 current.requests / current.period

@@ -66,11 +66,19 @@ class Plan:
     """
 
     def __init__(
-        self, parts: Iterable[Part], rates: Mapping[str, Rate | None], budget: float | None
+        self,
+        parts: Iterable[Part],
+        rates: Mapping[str, Rate | None],
+        budget: float | None,
+        *,
+        last: str = "whole run",
     ) -> None:
         self.parts = {part.name: part for part in parts}
         self.rates = dict(rates)
         self.budget = budget
+        self.last = last
+        #: seconds kept back for the last part, which judges the whole run
+        self.reserve = 0.0
         self._fit()
 
     def __repr__(self) -> str:
@@ -85,16 +93,26 @@ class Plan:
         return round(sum(part.total * part.fits for part in self.parts.values()))
 
     def _fit(self) -> None:
+        final = self.parts.get(self.last)
+        if final is not None and final.total and self.budget is not None:
+            self.reserve = time_for(final.requests, self.rates)
+            if any(self.rates.get(identity) is not None for identity in final.requests):
+                self.reserve += 30.0  # a window may be full when the last part starts
+            self.reserve = min(self.reserve, self.budget / 4)
+        budget = None if self.budget is None else self.budget - self.reserve
         so_far: Counter[str] = Counter()
         for part in self.parts.values():
+            if part is final:
+                part.fits, part.ends = 1.0, time_for(so_far, self.rates) + self.reserve
+                continue
             before = time_for(so_far, self.rates)
             whole = so_far + part.requests
             part.ends = time_for(whole, self.rates)
-            if self.budget is None or part.ends <= self.budget:
+            if budget is None or part.ends <= budget:
                 part.fits = 1.0
                 so_far = whole
                 continue
-            if before >= self.budget:
+            if before >= budget:
                 part.fits = 0.0
                 part.ends = before
                 continue
@@ -102,12 +120,12 @@ class Plan:
             for _ in range(20):
                 middle = (low + high) / 2
                 share = Counter({k: math.floor(v * middle) for k, v in part.requests.items()})
-                if time_for(so_far + share, self.rates) <= self.budget:
+                if time_for(so_far + share, self.rates) <= budget:
                     low = middle
                 else:
                     high = middle
             part.fits = low
-            part.ends = self.budget
+            part.ends = budget
             so_far += Counter({k: math.floor(v * low) for k, v in part.requests.items()})
 
     def lines(self, started: datetime) -> list[str]:

@@ -29,7 +29,6 @@ from contract_tests.plan import (
     PARTS,
     Part,
     Plan,
-    time_for,
 )
 from contract_tests.run import IDENTITIES, Run
 from contract_tests.target import ReferenceControl
@@ -145,8 +144,16 @@ def _cost(item: pytest.Item, run: Run) -> Counter[str]:
     part = part_of(item)
     marker = item.get_closest_marker("esdc_check")
     if marker is not None:
-        wanted = {k: v for k, v in marker.kwargs.items() if k in (*IDENTITIES, ANONYMOUS)}
-        return Counter({k: int(v) for k, v in wanted.items() if run.keys.get(k, "") is not None})
+        only_if = marker.kwargs.get("only_if")
+        if only_if is not None and not getattr(run.settings, only_if):
+            return Counter()
+        counted: Counter[str] = Counter()
+        for name, value in marker.kwargs.items():
+            if name == "plain":  # the peer's key where there is one, else the user's
+                name = "peer" if run.keys.get("peer") else "user"
+            if name == ANONYMOUS or (name in IDENTITIES and run.keys.get(name)):
+                counted[name] += int(value)
+        return counted
     if part not in ("examples", "coverage", "fuzzing", "stateful"):
         return Counter(DEFAULT_COST)
     identity = "admin" if "admin" in item.name else "user"
@@ -190,13 +197,8 @@ def pytest_collection_modifyitems(
         # unpaced until the first 429: plan for the spec's throttle
         rates = {i: ANONYMOUS_RATE if i == ANONYMOUS else USER_RATE for i in rates}
     rates = {i: rate for i, rate in rates.items() if i == ANONYMOUS or run.keys.get(i)}
-    whole = parts["whole run"]
     run.plan = Plan(parts.values(), rates, run.budget.seconds)
-    if run.budget.seconds is not None and whole.total:
-        reserve = time_for(whole.requests, rates)
-        if any(rates.get(i) is not None for i in whole.requests):
-            reserve += 30.0  # a window may be full when the last part starts
-        run.budget.reserve = min(reserve, run.budget.seconds / 4)
+    run.budget.reserve = run.plan.reserve
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -348,6 +350,13 @@ def peer(esdc_run: Run) -> Client:
 def admin(esdc_run: Run) -> Client:
     """The API as an admin of the user's datacenter."""
     return _client(esdc_run, "admin", "--esdc-admin-api-key (esdc-api check --admin-api-key)")
+
+
+@pytest.fixture(scope="session")
+def plain(esdc_run: Run) -> Client:
+    """A plain user, for checks that any plain user's answer shows: the peer where there is
+    one, so that the requests are spread over the throttle windows of the keys given."""
+    return esdc_run.client("peer" if esdc_run.keys.get("peer") else "user")
 
 
 @pytest.fixture(scope="session")

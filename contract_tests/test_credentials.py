@@ -88,10 +88,10 @@ def test_failed_login_is_400_unable_to_log_in(esdc_run: Run, anonymous: Client) 
         raise ContractViolation(f"a failed login must answer 400 {expected}", exchange)
 
 
-@pytest.mark.esdc_check("malformed-task-id", user=5)
+@pytest.mark.esdc_check("malformed-task-id", plain=5)
 @pytest.mark.parametrize("task_id", list(MALFORMED_IDS))
 def test_malformed_task_ids_are_permission_denied(
-    esdc_run: Run, user: Client, task_id: str
+    esdc_run: Run, plain: Client, task_id: str
 ) -> None:
     invalid = esdc_run.facts.malformed_task_id
     operations = _readable_operations(esdc_run)
@@ -99,7 +99,7 @@ def test_malformed_task_ids_are_permission_denied(
         operations += [esdc_run.facts.operation("taskCancel")]
     wrong = []
     for op in operations:
-        exchange = user.request(op.method, _path(op, task_id))
+        exchange = plain.request(op.method, _path(op, task_id))
         if exchange.status != invalid.status or exchange.json() != {"detail": invalid.detail}:
             wrong.append(exchange)
     if wrong:
@@ -110,14 +110,14 @@ def test_malformed_task_ids_are_permission_denied(
         )
 
 
-@pytest.mark.esdc_check("task-id-not-routed", user=4)
+@pytest.mark.esdc_check("task-id-not-routed", plain=4)
 @pytest.mark.parametrize("task_id", ODD_IDS)
 def test_task_ids_with_odd_characters_match_no_url(
-    esdc_run: Run, user: Client, task_id: str
+    esdc_run: Run, plain: Client, task_id: str
 ) -> None:
     facts = esdc_run.facts
     for op in _readable_operations(esdc_run):
-        exchange = user.request(op.method, _path(op, task_id))
+        exchange = plain.request(op.method, _path(op, task_id))
         answer = Answer(
             op.operation_id,
             {"task_id": task_id},
@@ -130,8 +130,8 @@ def test_task_ids_with_odd_characters_match_no_url(
         if NOT_ROUTED_AS_JSON.applies(answer, facts):
             esdc_run.ledger.excuse(NOT_ROUTED_AS_JSON, exchange.summary(120))
             continue
-        plain = (exchange.header("content-type") or "").startswith("text/plain")
-        if exchange.status != 404 or not plain or exchange.text.strip() != facts.not_routed_body:
+        text = (exchange.header("content-type") or "").startswith("text/plain")
+        if exchange.status != 404 or not text or exchange.text.strip() != facts.not_routed_body:
             raise ContractViolation(
                 f"{task_id!r} has characters outside {facts.task_id_url_pattern.pattern}: no URL "
                 f"matches, and the answer is the plain-text 404 {facts.not_routed_body!r}",

@@ -29,13 +29,13 @@ def _path(op: Operation) -> str:
     return op.path.replace("{task_id}", SOME_TASK)
 
 
-@pytest.mark.esdc_check("trailing-slash-301", user=8)
-def test_missing_trailing_slash_redirects_permanently(esdc_run: Run, user: Client) -> None:
+@pytest.mark.esdc_check("trailing-slash-301", plain=8)
+def test_missing_trailing_slash_redirects_permanently(esdc_run: Run, plain: Client) -> None:
     for op in _gets(esdc_run):
         path = _path(op).rstrip("/")
-        exchange = user.request("GET", path + "?page=1")
+        exchange = plain.request("GET", path + "?page=1")
         location = exchange.header("location") or ""
-        wanted = user.url(path + "/") + "?page=1"
+        wanted = plain.url(path + "/") + "?page=1"
         if exchange.status != 301 or urljoin(exchange.url, location) != wanted:
             raise ContractViolation(
                 f"{path} lacks its trailing slash: the answer must be 301 to {wanted} (Django's "

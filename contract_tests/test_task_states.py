@@ -10,7 +10,7 @@ import pytest
 
 from contract_tests.client import Client, Exchange
 from contract_tests.deviations import BODY_IGNORED
-from contract_tests.errors import ContractViolation
+from contract_tests.errors import BudgetExhausted, ContractViolation, KeptThrottling
 from contract_tests.facts import RESULT_EXPIRES_SECONDS, SpecFacts
 from contract_tests.run import Run
 from contract_tests.states import backward_steps
@@ -254,9 +254,14 @@ def test_task_state_never_goes_backwards(esdc_run: Run, user: Client, tasks: Tas
         end_of = control.ended_at
     else:
         seen = list(dict.fromkeys(o.task_id for o in esdc_run.ledger.observations))[:6]
-        for task_id in seen:  # a second look at what the run has seen
-            user.get(f"/task/{task_id}/status/")
-        end_of = _ended_from_log(user)
+        end_of = lambda _task: None  # noqa: E731
+        try:
+            for task_id in seen:  # a second look at what the run has seen
+                user.get(f"/task/{task_id}/status/")
+            end_of = _ended_from_log(user)
+        except (BudgetExhausted, KeptThrottling):
+            # no time for a second look: judge what the run saw
+            esdc_run.ledger.note("states-forward judged the run's answers without a second look")
     steps = backward_steps(esdc_run.ledger.observations, end_of)
     if steps:
         raise ContractViolation(

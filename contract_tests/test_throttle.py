@@ -37,7 +37,7 @@ def _provoke(esdc_run: Run) -> int:
     return 0
 
 
-@pytest.mark.esdc_check("throttle-answer", part="whole run", anonymous=35)
+@pytest.mark.esdc_check("throttle-answer", part="whole run", anonymous=35, only_if="check_throttle")
 def test_throttled_answers_say_when_to_retry(esdc_run: Run) -> None:
     if esdc_run.settings.check_throttle:
         sent = _provoke(esdc_run)

@@ -161,7 +161,10 @@ class Exchange:
         if len(body) > limit:
             body = body[:limit] + "…"
         where = self.path + (f"?{self.query}" if self.query else "")
-        return f"{self.method} {where} as {self.identity} → {self.status} {body}"
+        who = self.identity
+        if who == ANONYMOUS and "Authorization" in self.request_headers:
+            who = "a token"
+        return f"{self.method} {where} as {who} → {self.status} {body}"
 
     def curl(self) -> str:
         """A curl command that sends the same request; API keys are read from the environment."""

@@ -124,11 +124,14 @@ class SpecFacts:
         if path.startswith(self.base_path):
             path = path[len(self.base_path) :]
         path = re.sub(r"^/dc/[A-Za-z0-9._-]+(?=/)", "", path)
+        matched: str | None = None  # the first path that matches: literal ones come first
         for pattern, op in self._routes:
             match = pattern.match(path)
-            if match and op.method == method.upper():
-                return op, match.groupdict()
-        return None
+            if match and matched in (None, op.path):
+                matched = op.path
+                if op.method == method.upper():
+                    return op, match.groupdict()
+        return None  # no endpoint, or a method the endpoint does not have
 
     @cached_property
     def base_path(self) -> str:

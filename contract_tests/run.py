@@ -43,10 +43,15 @@ IN_PROCESS_MAX_WAIT = 1.0
 
 def _target(settings: Settings) -> Target:
     if settings.app:
-        return Target.in_process(load_app(settings.app), f"{settings.app} in-process")
-    if settings.base_url:
-        return Target.remote(settings.base_url, reference=settings.reference)
-    return Target.in_process(reference_app(), "the reference server in-process")
+        target = Target.in_process(load_app(settings.app), f"{settings.app} in-process")
+    elif settings.base_url:
+        target = Target.remote(settings.base_url, reference=settings.reference)
+    else:
+        target = Target.in_process(reference_app(), "the reference server in-process")
+    if settings.read_only:
+        target.reference = False
+        target.description += ", tested as a deployment (read-only)"
+    return target
 
 
 def _pacer(settings: Settings, target: Target, budget: Budget) -> Pacer:
@@ -315,11 +320,18 @@ class Run:
         """What schemathesis passes to each call."""
         return {"session": self.session()}
 
-    def exercise(self, case: Case[Any]) -> None:
-        """Send a generated case and validate the answer with every check."""
-        from contract_tests.schema import guard
+    def make_safe(self, case: Case[Any]) -> None:
+        """Against a deployment: refuse a cancel or delete of a task nobody named, and make a
+        login unable to succeed (:func:`contract_tests.schema.disarm`)."""
+        from contract_tests.schema import disarm, guard
 
         guard(case, None if self.may_write_freely else self.settings.allow_cancel)
+        if not self.may_write_freely:
+            disarm(case)
+
+    def exercise(self, case: Case[Any]) -> None:
+        """Send a generated case and validate the answer with every check."""
+        self.make_safe(case)
         if self._share_ends is not None and time.monotonic() > self._share_ends:
             sent = self.pacer.sent - self._share_requests
             pytest.skip(

@@ -486,6 +486,21 @@ def guard(case: schemathesis.Case[Any], allowed_task_ids: tuple[str, ...] | None
             raise UnsafeRequest(f"refused to send {case.operation.label} for task {task_id!r}")
 
 
+#: What a generated login's password is replaced with against a deployment.
+NOT_A_PASSWORD = "esdc-contract-not-a-password"
+
+
+def disarm(case: schemathesis.Case[Any]) -> None:
+    """Make a generated login unable to succeed: against a deployment a login replaces the
+    user's token, ending the user's sessions, and the spec's own example could be a real
+    account's name and password. A password that is a string is replaced; others are refused
+    anyway."""
+    body = case.body
+    if operation_id(case) == "login" and isinstance(body, dict):
+        if isinstance(body.get("password"), str):
+            case.body = {**body, "password": NOT_A_PASSWORD}
+
+
 def request_of(case: schemathesis.Case[Any], base_path: str) -> Request:
     """A generated case as the spec's ``x-known-defects`` conditions read a request."""
     from schemathesis.core import NotSet

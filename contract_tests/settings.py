@@ -72,6 +72,15 @@ OPTIONS = (
         is_flag=True,
     ),
     Option(
+        "read_only",
+        "--esdc-read-only",
+        "ESDC_READ_ONLY",
+        "test the target as a deployment even if it is a reference server: only what the suite "
+        "sends to production (for proving what that is)",
+        ini="esdc_read_only",
+        is_flag=True,
+    ),
+    Option(
         "app",
         "--esdc-app",
         "ESDC_APP",
@@ -196,6 +205,7 @@ class Settings:
     peer_api_key: str | None = field(default=None, repr=False)
     admin_api_key: str | None = field(default=None, repr=False)
     reference: bool = False
+    read_only: bool = False
     app: str | None = None
     allow_cancel: tuple[str, ...] = ()
     seed: int = 0
@@ -319,7 +329,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] | None = None) -> 
         "admin_api_key": raw["admin_api_key"],
         **{
             name: _boolean(raw[name], by_name[name]) if raw[name] is not None else False
-            for name in ("reference", "require_complete", "strict", "check_throttle")
+            for name in ("reference", "read_only", "require_complete", "strict", "check_throttle")
         },
         "app": raw["app"],
         "allow_cancel": _ids(raw["allow_cancel"]) if raw["allow_cancel"] else (),

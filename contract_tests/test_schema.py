@@ -14,7 +14,6 @@ from hypothesis.database import InMemoryExampleDatabase
 from hypothesis.errors import FlakyStrategyDefinition
 
 from contract_tests.plugin import current
-from contract_tests.schema import guard
 
 run = current()
 
@@ -53,7 +52,7 @@ class _Scenarios(stateful_schema.as_state_machine()):  # type: ignore[misc]
         return run.call_kwargs()
 
     def before_call(self, case: schemathesis.Case[Any]) -> None:
-        guard(case, None if run.may_write_freely else run.settings.allow_cancel)
+        run.make_safe(case)
         if run.budget.exhausted:
             pytest.skip(
                 f"the time budget of {run.settings.budget:g} s ran out before the stateful phase"

@@ -374,6 +374,9 @@ def check(url: str | None, pytest_args: tuple[str, ...], **options: Any) -> None
 
     import contract_tests
 
+    if url and "://" not in url:
+        # without a URL, the first argument after -- lands here: it is pytest's
+        pytest_args, url = (url, *pytest_args), None
     if url and not options["api_key"]:
         raise click.UsageError(
             "checking a deployment needs a user's key: --api-key KEY or ESDC_API_KEY"

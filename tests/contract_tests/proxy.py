@@ -44,6 +44,8 @@ class Answer:
     headers: list[tuple[bytes, bytes]]
     body: bytes
     request_headers: dict[str, str]
+    raw_query: str = ""
+    request_body: bytes = b""
 
     def json(self) -> Any:
         try:
@@ -115,8 +117,16 @@ class Rewrite:
             return
         start: Message = {}
         chunks: list[bytes] = []
-        query = dict(parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True))
+        sent: list[bytes] = []
+        raw_query = scope.get("query_string", b"").decode()
+        query = dict(parse_qsl(raw_query, keep_blank_values=True))
         headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+        async def read() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                sent.append(message.get("body", b""))
+            return message
 
         async def buffer(message: Message) -> None:
             nonlocal start
@@ -125,7 +135,7 @@ class Rewrite:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
 
-        await self.app(scope, receive, buffer)
+        await self.app(scope, read, buffer)
         answer = Answer(
             scope["method"],
             scope["path"],
@@ -134,6 +144,8 @@ class Rewrite:
             list(start.get("headers", [])),
             b"".join(chunks),
             headers,
+            raw_query,
+            b"".join(sent),
         )
         changed = self.change(answer)
         if inspect.isawaitable(changed):

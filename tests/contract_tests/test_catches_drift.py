@@ -76,3 +76,30 @@ def test_there_are_ten_new_variants_of_issue_11_and_one_per_item_of_issue_16() -
     assert len(broken_upgrades.VARIANTS) >= 10
     assert len(broken_eyes.VARIANTS) >= 14
     assert len({v.name for v in EVERY}) == len(EVERY)
+
+
+def test_suite_passes_on_a_server_that_answers_as_real_deployments_do(run_suite: Any) -> None:
+    """es_* headers only where real deployments send them, paging links as they build them,
+    a task stepping back in the callback phase, a cancel answering 201, the 500s of 4.6."""
+    run = run_suite("--esdc-app=tests.contract_tests.as_real:behaves_as_real")
+    assert run.ret == 0, run.output[-4000:]
+    assert set(run.report["known_defects"]) >= {"dc-not-ascii", "dc-nul", "object-name-nul"}
+    assert "KNOWN DEFECTS OF 4.6 (bugs of that version" in run.output
+
+
+def test_known_defects_fail_a_strict_run(run_suite: Any) -> None:
+    run = run_suite(
+        "--esdc-app=tests.contract_tests.as_real:behaves_as_real", "--esdc-strict", "-k", "defect"
+    )
+    assert run.ret == 1
+    assert "known_defects_fail_a_strict_run" in run.failed_checks
+    assert "the deployment has 3 known defect(s) of 4.6, which --esdc-strict fails" in run.output
+
+
+def test_the_summary_says_how_many_answers_each_rule_judged(run_suite: Any) -> None:
+    run = run_suite(
+        "--esdc-app=tests.contract_tests.as_real:behaves_as_real", "-k", "peer or log_links"
+    )
+    judged = run.report["judged"]
+    assert judged["peer-isolation"] >= 8 and judged["log-links"] >= 1 and judged["es-headers"] > 0
+    assert "judged      " in run.output and "peer-isolation " in run.output

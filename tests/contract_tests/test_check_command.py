@@ -111,9 +111,8 @@ def test_every_rerun_line_works_as_printed_from_where_the_check_ran(tmp_path: Pa
             ["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
         )
         assert again.returncode == 1, line + "\n" + again.stdout[-3000:] + again.stderr[-2000:]
-        assert (
-            "1 failed" in again.stdout and "the prefix works like the dc parameter" in again.stdout
-        )
+        test = line.rsplit("::", 1)[1].strip("'")
+        assert "1 failed" in again.stdout and f"{test} - contract_tests.errors" in again.stdout
 
 
 def test_write_checks_skipped_on_a_reference_server_say_how_to_run_them(tmp_path: Path) -> None:

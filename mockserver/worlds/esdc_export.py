@@ -265,8 +265,7 @@ def _tasks(
                 created_at=created,
                 steps=steps,
                 expires_at=expires,
-                username=(logged or {}).get("username")
-                or usernames.get(tid.creator, "_unknown_"),
+                username=(logged or {}).get("username") or usernames.get(tid.creator, "_unknown_"),
                 listed=task_id in listed,
                 unlisted_at=None,
                 end_logged=False,

@@ -79,7 +79,7 @@ def test_offsets_count_from_the_moment_the_world_is_loaded() -> None:
                     }
                 ]
             },
-            r"tasks\[0\]\.steps\[0\]\.state \(3e3d1-8c2f4a17-5b3e-4d21-a9f0\): 'DONE' is not "
+            r"tasks\[0\]\.steps\[0\]\.state \(3e3d1-8c2f4a17-5b3e-4d21-a9f0\): 'DONE' is not ",
         ),
         (
             {"tasks": [{"id": "not-a-task-id"}]},

@@ -10,7 +10,7 @@ from connexion import request
 from starlette.responses import Response
 
 from mockserver.clock import ControlledClock
-from mockserver.deployment import Deployment, NewTask
+from mockserver.deployment import Deployment, Failures, NewTask
 from mockserver.dispatch import handler_for
 from mockserver.errors import ApiError, NotFound
 from mockserver.ids import TaskGroup, TaskType
@@ -137,7 +137,18 @@ class Control:
         self._replace(lambda now: world_from_doc(body, now))
         return self._json(HTTPStatus.OK, self._overview())
 
-    # -- workers and throttle --------------------------------------------------------------
+    # -- failures, workers and throttle ----------------------------------------------------
+
+    def _failures(self) -> dict[str, Any]:
+        failures = self.deployment.failures
+        return {"system_update": failures.system_update, "result_backend": failures.result_backend}
+
+    async def showFailures(self) -> Response:
+        return self._json(HTTPStatus.OK, self._failures())
+
+    async def setFailures(self, body: dict[str, Any]) -> Response:
+        self.deployment.set_failures(Failures(**{**self._failures(), **body}))
+        return self._json(HTTPStatus.OK, self._failures())
 
     def _workers(self) -> dict[str, Any]:
         return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,8 @@ from esdc_api.replay.answer import Answer
 from esdc_api.replay.transcript import Exchange
 from esdc_api.replay.verdict import Judgement, Verdict
 
+#: The width the table's prose is wrapped at.
+WIDTH = 100
 #: How each dependency reads in the table.
 DEPENDENCY_NAMES = {"throttle": "the throttle", "workers": "the workers", "clock": "the clock"}
 
@@ -147,16 +150,17 @@ class Report:
         ]
         loose = [r for r in self.results if not r.strict]
         if loose:
-            kinds = sorted({d for r in loose for d in r.depends_on})
-            lines += [
-                "",
-                f"  {len(loose)} exchanges depend on "
-                + ", ".join(DEPENDENCY_NAMES.get(k, k) for k in kinds)
-                + ", which this target did not let the replay control; their verdicts cannot "
-                "be taken strictly:",
-                "  " + _ranges([r.exchange.n for r in loose]),
+            kinds = [
+                DEPENDENCY_NAMES.get(k, k) for k in sorted({d for r in loose for d in r.depends_on})
             ]
-        lines += ["", *(f"  note: {note}" for note in self.notes)] if self.notes else []
+            named = ", ".join(kinds[:-1]) + " or " + kinds[-1] if len(kinds) > 1 else kinds[0]
+            lines += ["", *_wrap(
+                f"{len(loose)} exchanges depend on {named}, which this target did not let the "
+                "replay control; their verdicts cannot be taken strictly, and they do not fail "
+                "the replay: " + _ranges([r.exchange.n for r in loose])
+            )]  # fmt: skip
+        for note in self.notes:
+            lines += _wrap(f"note: {note}", indent="        ")
         differing = self.differing()
         if differing:
             lines += ["", "Differing exchanges (n, note, first difference):"]
@@ -180,6 +184,10 @@ class Report:
 
     def write_json(self, path: Path) -> None:
         path.write_text(json.dumps(self.as_json(), indent=2, ensure_ascii=False) + "\n")
+
+
+def _wrap(text: str, indent: str = "  ") -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent="  ", subsequent_indent=indent)
 
 
 def _ranges(numbers: Sequence[int]) -> str:

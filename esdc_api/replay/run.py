@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +40,8 @@ from esdc_api.replay.world import World
 from esdc_api.spec import Spec
 
 Progress = Callable[[Result], None]
+#: Waits until the given number of seconds after the first exchange's recorded moment.
+Pace = Callable[[float], Awaitable[None]]
 
 
 def seed_moment(world: World, at: datetime | None = None) -> datetime:
@@ -53,19 +55,37 @@ def seed_moment(world: World, at: datetime | None = None) -> datetime:
 def replay(
     exchanges: Sequence[Exchange], world: World, target: Target, spec: Spec, *,
     transcript: str = "the transcript", at: datetime | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, pace: Pace | None = None,
 ) -> Report:  # fmt: skip
-    """Replay ``exchanges`` against ``target``, then close it; see the module's description."""
+    """Replay ``exchanges`` against ``target``, then close it; see the module's description.
+
+    :param at: the moment ``t = 0`` of the transcript; the world's seed by default.
+    :param progress: called with each exchange's result as it comes.
+    :param pace: how to wait for an exchange's moment against a target without a control
+        API (by default in real time).
+    """
 
     async def run() -> Report:
         try:
-            return await Replay(exchanges, world, target, spec, at=at, progress=progress).run(
-                transcript
-            )
+            return await Replay(
+                exchanges, world, target, spec, at=at, progress=progress, pace=pace
+            ).run(transcript)
         finally:
             await target.close()
 
     return asyncio.run(run())
+
+
+def real_time() -> Pace:
+    """A pace in real time, counted from its first call."""
+    started: list[float] = []
+
+    async def wait(offset: float) -> None:
+        if not started:
+            started.append(time.monotonic() - offset)
+        await asyncio.sleep(max(0.0, started[0] + offset - time.monotonic()))
+
+    return wait
 
 
 class Replay:
@@ -74,6 +94,7 @@ class Replay:
     def __init__(
         self, exchanges: Sequence[Exchange], world: World, target: Target, spec: Spec, *,
         at: datetime | None = None, progress: Progress | None = None,
+        pace: Pace | None = None,
     ) -> None:  # fmt: skip
         self.exchanges = exchanges
         self.world = world
@@ -84,6 +105,7 @@ class Replay:
         self.normalizer = Normalizer(self.seeded_at)
         self.credentials = Credentials(world)
         self.progress = progress
+        self.pace = pace or real_time()
         self.worker: bool | None = None
 
     def moment(self, t: float) -> datetime:
@@ -106,7 +128,6 @@ class Replay:
             operations = {e.n: _operation_id(self.route(e)[1]) for e in self.exchanges}
             user_rate, anonymous_rate = rates_of(self.world.document.get("settings"))
             depends = dependencies(self.exchanges, operations, user_rate, anonymous_rate)
-        started = time.monotonic() - self.exchanges[0].t
         for exchange in self.exchanges:
             if controlled:
                 await self.before(exchange)
@@ -115,7 +136,7 @@ class Replay:
                     f"not done before n={exchange.n}: {setup.action}"
                     for setup in exchange.setup_before
                 ]
-                await asyncio.sleep(max(0.0, started + exchange.t - time.monotonic()))
+                await self.pace(exchange.t - self.exchanges[0].t)
             result = await self.exchange(exchange, depends.get(exchange.n, ()))
             report.results.append(result)
             if self.progress is not None:

@@ -65,10 +65,13 @@ def parse_moment(value: Any) -> datetime:
     """An ISO 8601 moment (UTC unless it has an offset) from a string or a YAML datetime."""
     if isinstance(value, datetime):
         moment = value
-    elif isinstance(value, str):
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     else:
-        raise ValueError(f"{value!r} is not a moment")
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"{value!r} is not an ISO 8601 moment such as 2026-12-01T10:14:26Z"
+            ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 

@@ -21,6 +21,25 @@ from esdc_api.errors import ExternalToolError, SpecError, SpecNotFound
 EXIT_PROBLEMS = 1
 
 
+class Moment(click.ParamType):  # type: ignore[type-arg]
+    """An ISO 8601 moment: ``2026-12-01T10:14:26.041843+00:00``, ``2026-12-01T10:14:26Z``,
+    ``2026-12-01``."""
+
+    name = "MOMENT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from datetime import datetime
+
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(
+                f"{value!r} is not an ISO 8601 moment, such as 2026-12-01T10:14:26Z", param, ctx
+            )
+
+
 class SpecPath(click.Path):
     """A spec file; defaults to ``$ESDC_SPEC`` or the project's ``openapi/openapi.yaml``."""
 
@@ -119,21 +138,33 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     "the demo world is built into it.",
 )
 @click.option(
-    "--seed", default=0, show_default=True, type=int, help="Seed of the demo world and of new ids."
+    "--world",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A world file (YAML or JSON, ours or an export of a real deployment's stores) to "
+    "start with instead of the demo world [default: the demo world, "
+    "mockserver/worlds/demo.yaml].",
+)
+@click.option(
+    "--seed",
+    default=None,
+    type=int,
+    help="Seed of the world's made-up history and of new ids [default: the world's, 0].",
 )
 @click.option(
     "--history",
-    default=400,
-    show_default=True,
+    default=None,
     type=click.IntRange(0, 2_000_000),
-    help="Finished tasks in the demo world's day of history (two log entries each).",
+    help="Finished tasks in the world's made-up history (two log entries each) "
+    "[default: the world's; 400 in the demo world].",
 )
 @click.option(
     "--at",
     "start",
-    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+    type=Moment(),
     default=None,
-    help="Start the clock at this time (UTC unless an offset is given) instead of now.",
+    help="Start the clock at this ISO 8601 moment (UTC unless an offset is given) instead of "
+    "the world's own moment or now.",
 )
 @click.option(
     "--scale",
@@ -194,13 +225,16 @@ def serve(**options: Any) -> None:
 
     if options["docs_dir"] is None and DEFAULT_OUTPUT.is_dir():
         options["docs_dir"] = DEFAULT_OUTPUT
+    from mockserver.store import StoreError
+    from mockserver.worlds.document import WorldError
+
     start = options.pop("start")
     if start is not None and start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
     options["cors_origins"] = tuple(o for o in options["cors_origins"] if o)
     try:
         run(Settings(start=start, **options))
-    except SpecError as exc:
+    except (SpecError, WorldError, StoreError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 

@@ -4,6 +4,7 @@
 
     ApiError                      an answer in the real API's error shape
     ├── AuthenticationFailed      403, bad or missing credentials
+    │   └── InactiveUser          "You do not have permission to perform this action."
     ├── PermissionDenied          403 "Permission denied"
     ├── NotFound                  404
     │   ├── DcNotFound            "Datacenter not found"
@@ -12,6 +13,7 @@
     │   └── InvalidPage           "Invalid page."
     ├── CannotCancel              406 "Task cannot be canceled"
     ├── UnsafeDelete              406 "Safe task deletion is not implemented"
+    ├── UnknownError              406 "Unknown error" (deleting a system task)
     ├── PreconditionFailed        412 (bad order_by, bad last)
     ├── FieldErrors               400 {"field": ["message", ...]}
     ├── LoginFailed               400 {"detail": ...}
@@ -49,6 +51,12 @@ class AuthenticationFailed(ApiError):
     detail = "Authentication credentials were not provided."
 
 
+class InactiveUser(AuthenticationFailed):
+    """An inactive account's API key: real deployments refuse it in the permission check."""
+
+    detail = "You do not have permission to perform this action."
+
+
 class PermissionDenied(ApiError):
     status = HTTPStatus.FORBIDDEN
     detail = "Permission denied"
@@ -83,6 +91,11 @@ class CannotCancel(ApiError):
 class UnsafeDelete(ApiError):
     status = HTTPStatus.NOT_ACCEPTABLE
     detail = "Safe task deletion is not implemented"
+
+
+class UnknownError(ApiError):
+    status = HTTPStatus.NOT_ACCEPTABLE
+    detail = "Unknown error"
 
 
 class PreconditionFailed(ApiError):

@@ -142,11 +142,7 @@ class Target:
         """The reference server in-process, started with ``world`` at ``at``, frozen."""
         from mockserver import Settings, create_app
 
-        try:
-            settings = Settings(world=world.path, start=at, scale=0, throttle=True)  # type: ignore[call-arg]
-        except TypeError as exc:  # a reference server older than world files
-            message = f"this reference server cannot start with a world file: {exc}"
-            raise TargetError(message) from exc
+        settings = Settings(world=world.path, start=at, scale=0, throttle=True)
         label = "the reference server in-process"
         return cls.asgi(create_app(settings), label, world_loaded=True)
 

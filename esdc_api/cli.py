@@ -432,6 +432,12 @@ class TargetFailed(click.ClickException):
     help="Send URL's host instead of the recorded Host header, and expect it in absolute URLs "
     "(Location, the log's paging links). For a deployment that refuses the recorded host.",
 )
+@click.option(
+    "--loaded",
+    is_flag=True,
+    help="The reference server at URL already holds the world, as 'esdc-api serve --world "
+    "WORLD --at SEEDED_AT --scale 0' starts it: do not load it again.",
+)
 @click.option("--spec", "spec_path", type=SpecPath(), default=None, help="The spec's root file.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each exchange's verdict as it comes.")
 def replay(
@@ -440,6 +446,7 @@ def replay(
     world_path: Path,
     json_path: Path | None,
     rewrite_host: bool,
+    loaded: bool,
     spec_path: Path | None,
     verbose: bool,
 ) -> None:
@@ -511,7 +518,10 @@ def replay(
         click.echo(f"n={exchange.n} {result.verdict} {exchange.note}", err=True)
 
     try:
-        target = Target.url(url, rewrite_host=rewrite_host) if url else Target.reference(world, at)
+        if url:
+            target = Target.url(url, rewrite_host=rewrite_host, world_loaded=loaded)
+        else:
+            target = Target.reference(world, at)
     except TargetError as exc:
         if url:
             raise click.BadParameter(str(exc), param_hint="URL") from exc

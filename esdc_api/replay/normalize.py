@@ -19,7 +19,8 @@ ISO_MOMENT = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?", re.ASCII
 )
 LOGIN_TOKEN = re.compile(r"[0-9a-f]{40}", re.ASCII)
-THROTTLE_WAIT = re.compile(r"(Expected available in )(\d+(?:\.\d+)?)( seconds?\.)")
+#: The wait's whole seconds are volatile; its decimals (``60.0``) and its words are not.
+THROTTLE_WAIT = re.compile(r"(Expected available in )(\d+)((?:\.\d+)? seconds?\.)")
 #: How far apart two throttle waits may be: the wait counts from the oldest request in the
 #: window, and a burst sent a little faster or slower moves it by a second.
 WAIT_TOLERANCE = 1.0

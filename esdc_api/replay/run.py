@@ -184,15 +184,14 @@ class Replay:
         answer = await self.target.send(sent.method, sent.target, headers, sent.body)
         self.credentials.remember(exchange, answer)
         request, route = self.route(exchange)
-        real = self.expected(exchange.response)
+        real = self.expected(exchange)
         comparison = compare(real, answer, self.normalizer, self.schema(route, real.status))
         judgement = self.judge.judge(request, route, real, answer, comparison)
         return Result(exchange, answer, judgement, problems, depends_on)
 
-    def expected(self, real: Answer) -> Answer:
+    def expected(self, exchange: Exchange) -> Answer:
         """The recorded answer, naming the target's host where the replay sent that one."""
-        origin = self.target.origin
-        host = next((v for k, v in self.exchanges[0].request.headers if k.lower() == "host"), None)
+        real, origin, host = exchange.response, self.target.origin, exchange.request.header("Host")
         if origin is None or host is None:
             return real
         recorded = f"http://{host}"

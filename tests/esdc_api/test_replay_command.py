@@ -131,3 +131,15 @@ def test_help_says_where_the_recording_is_and_what_is_normalized(runner: CliRunn
     assert "--world ../shared/reference/real-4.6/world.json" in text
     assert "Normalized first, and nothing else: times after the world's seed" in text
     assert "Exit status: 0 nothing differs, 1 an exchange differs, 2 a usage error" in text
+
+
+def test_a_server_started_with_the_world_is_not_sent_it_again(
+    runner: CliRunner, transcript: Path, faithful: LiveServer
+) -> None:
+    result = runner.invoke(
+        cli, ["replay", str(transcript), "--world", WORLD, faithful.url, "--loaded"]
+    )
+    assert result.exit_code == 0, result.output
+    calls = [(method, path.split("?")[0]) for method, path, _ in faithful.app.calls]  # type: ignore[attr-defined]
+    assert ("PUT", "/control/world/") not in calls
+    assert ("POST", "/control/clock/set/") in calls

@@ -51,6 +51,7 @@ def test_throttle_waits_match_within_a_second_and_keep_their_words(
     assert wait("60.0 seconds").matches(wait("59.0 seconds"))
     assert not wait("60.0 seconds").matches(wait("58.0 seconds"))
     assert not wait("1.0 second").matches(wait("1.0 seconds"))
+    assert not wait("60.0 seconds").matches(wait("60 seconds"))
 
 
 def test_retry_after_is_a_wait_and_other_headers_are_not(normalizer: Normalizer) -> None:

@@ -433,6 +433,12 @@ class TargetFailed(click.ClickException):
     "(Location, the log's paging links). For a deployment that refuses the recorded host.",
 )
 @click.option(
+    "--no-verify",
+    "insecure",
+    is_flag=True,
+    help="Do not check URL's TLS certificate (appliances often have a self-signed one).",
+)
+@click.option(
     "--loaded",
     is_flag=True,
     help="The reference server at URL already holds the world, as 'esdc-api serve --world "
@@ -447,6 +453,7 @@ def replay(
     json_path: Path | None,
     rewrite_host: bool,
     loaded: bool,
+    insecure: bool,
     spec_path: Path | None,
     verbose: bool,
 ) -> None:
@@ -519,7 +526,9 @@ def replay(
 
     try:
         if url:
-            target = Target.url(url, rewrite_host=rewrite_host, world_loaded=loaded)
+            target = Target.url(
+                url, rewrite_host=rewrite_host, world_loaded=loaded, verify=not insecure
+            )
         else:
             target = Target.reference(world, at)
     except TargetError as exc:

@@ -147,17 +147,22 @@ class Target:
         return cls.asgi(create_app(settings), label, world_loaded=True)
 
     @classmethod
-    def url(cls, url: str, *, rewrite_host: bool = False, world_loaded: bool = False) -> Target:
+    def url(
+        cls, url: str, *, rewrite_host: bool = False, world_loaded: bool = False,
+        verify: bool = True,
+    ) -> Target:  # fmt: skip
         """A server over HTTP; a trailing ``/api`` of the URL is dropped (targets hold it).
 
+        :param rewrite_host: send the URL's host instead of the recorded ``Host``.
         :param world_loaded: the server was started with the world, at its seed, frozen.
+        :param verify: check the server's TLS certificate.
         """
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise TargetError(f"{url!r} is not an http:// or https:// URL")
         base = url.rstrip("/")
         base = base[: -len("/api")] if base.endswith("/api") else base
-        client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
+        client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False, verify=verify)
         host = parts.netloc if rewrite_host else None
         return cls(client, base, base, host=host, world_loaded=world_loaded)
 

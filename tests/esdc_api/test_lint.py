@@ -82,8 +82,9 @@ DEFECTS = [
     Defect(
         "parameter-example-breaking-date-format",
         "parameters/tasklog.yaml",
-        'example: "2026-11-28"',
-        'example: "2026-13-28"',
+        "  description: Only entries written on or after this day, from 00:00 UTC.\n",
+        "  description: Only entries written on or after this day, from 00:00 UTC.\n"
+        '  example: "2026-13-28"\n',
         "openapi/parameters/tasklog.yaml#/DateFrom/example: [example]",
         "'2026-13-28' is not a 'date'",
     ),

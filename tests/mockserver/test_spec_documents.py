@@ -52,3 +52,27 @@ def test_a_url_outside_the_apis_is_a_404_without_a_line_on_the_console(
     assert response.status_code == 404
     assert response.json()["title"] == "Not Found"
     assert [record.getMessage() for record in caplog.records] == []
+
+
+def test_the_task_log_form_swagger_ui_fills_in_finds_entries(live_server: LiveServer) -> None:
+    # Swagger UI puts each parameter's example, else its schema's example or default, into
+    # the form (swagger-api/swagger-ui#5776); the task log's must not filter everything out.
+    with live_server.client("alice") as client:
+        spec = client.get("/api/openapi.json").json()
+        parameters = spec["components"]["parameters"]
+        operation = spec["paths"]["/task/log/"]["get"]
+        query = {}
+        for ref in operation["parameters"]:
+            parameter = parameters[ref["$ref"].rsplit("/", 1)[1]]
+            schema = parameter.get("schema", {})
+            for value in (parameter.get("example"), schema.get("example"), schema.get("default")):
+                if value is not None:
+                    query[parameter["name"]] = (
+                        str(value).lower() if value in (True, False) else value
+                    )
+                    break
+        answer = client.get("/api/task/log/", params=query)
+
+    assert "page" in query and "status" in query
+    assert answer.status_code == 200
+    assert answer.json()["count"] > 0

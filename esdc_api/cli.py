@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from esdc_api import __version__
+from esdc_api import __version__, extras
 from esdc_api.errors import ExternalToolError, SpecError, SpecNotFound
 
 #: The exit status of ``esdc-api lint`` when the spec has errors (2 is a usage error).
@@ -78,9 +78,20 @@ def _suite_test(suite: Path, arg: str) -> str | None:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="File to write: JSON if it ends in .json, YAML if .yaml or .yml.",
 )
+@click.option(
+    "--dereference",
+    is_flag=True,
+    help="Write every $ref resolved, as the server's router reads it, instead of keeping the "
+    "shared definitions under components/.",
+)
 @click.option("--spec", "spec_path", type=SpecPath(), default=None, help="The spec's root file.")
-def bundle(output: Path, spec_path: Path | None) -> None:
-    """Bundle the split spec into one resolved document."""
+def bundle(output: Path, spec_path: Path | None, dereference: bool) -> None:
+    """Bundle the split spec into one document.
+
+    Shared definitions (schemas, parameters, responses, examples, headers) stay references to
+    components/, named as their files define them: what code generators want, and what the
+    reference server serves at /api/openapi.json. --dereference writes the resolved form.
+    """
     from esdc_api import spec as spec_module
 
     if output.suffix not in {".json", ".yaml", ".yml"}:
@@ -88,8 +99,9 @@ def bundle(output: Path, spec_path: Path | None) -> None:
             f"cannot tell the format of {output.name!r}: name the file .json, .yaml or .yml",
             param_hint="'-o' / '--output'",
         )
+    load = spec_module.load_spec if dereference else spec_module.load_bundle
     try:
-        document = spec_module.load_spec(spec_path)
+        document = load(spec_path)
         spec_module.dump(document, output)
     except SpecNotFound as exc:
         raise click.ClickException(str(exc)) from exc
@@ -103,7 +115,8 @@ def bundle(output: Path, spec_path: Path | None) -> None:
 @click.option(
     "--external",
     is_flag=True,
-    help="Also run Spectral and Redocly (from node_modules/.bin, see package.json) on the bundle.",
+    help="Also run Spectral and Redocly on the bundle: from node_modules/.bin (`npm ci` in a "
+    "checkout) or PATH (`npm install -g`, versions as package.json pins them).",
 )
 @click.pass_context
 def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
@@ -111,8 +124,10 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
 
     \b
     SPEC is the spec's root file: by default $ESDC_SPEC or the project's openapi/openapi.yaml.
-    Exit status: 0 when there are no errors, 1 when there are, 2 on a usage error.
+    Exit status: 0 when there are no errors, 1 when there are (or a tool is missing),
+    2 on a usage error.
     """
+    _require("lint")
     from esdc_api import lint as lint_module
     from esdc_api import spec as spec_module
 
@@ -211,8 +226,8 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     "--docs-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
-    help="A built docs site to serve under /docs/ [default: build/docs/html, where "
-    "'esdc-api docs' writes it, when it exists].",
+    help="A built docs site to serve under /docs/ [default: build/docs/html under the working "
+    "directory, where 'esdc-api docs' writes it, when it exists].",
 )
 @click.option("--spec", "spec_path", type=SpecPath(), default=None, help="The spec's root file.")
 @click.option(
@@ -370,6 +385,7 @@ def check(url: str | None, pytest_args: tuple[str, ...], **options: Any) -> None
     is listed, not failed, unless --require-complete), 1 it differs (see the summary),
     2 a usage error, other values as pytest's.
     """
+    _require("check")
     import pytest
 
     import contract_tests
@@ -442,6 +458,7 @@ def docs(output: Path | None, spec_path: Path | None, quiet: bool) -> None:
     another status than its x-es-examples entry promises or does not match the spec's response
     schema. Every Sphinx warning is an error.
     """
+    _require("docs")
     from sphinx.errors import SphinxError
 
     from esdc_api.docs.build import DEFAULT_OUTPUT, build
@@ -452,6 +469,172 @@ def docs(output: Path | None, spec_path: Path | None, quiet: bool) -> None:
     except (SphinxError, SpecError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {index}", err=True)
+
+
+#: The exit status of ``esdc-api replay`` when an exchange differs (2 is a usage error).
+EXIT_DIFFERS = 1
+#: The exit status of ``esdc-api replay`` when the server failed it (unreachable, control refused).
+EXIT_TARGET_FAILED = 3
+
+
+class TargetFailed(click.ClickException):
+    """The replay's server could not be reached, or refused a step of the replay."""
+
+    exit_code = EXIT_TARGET_FAILED
+
+
+@cli.command()
+@click.argument("transcript", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("url", required=False)
+@click.option(
+    "--world",
+    "world_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The world the transcript was recorded in: an export of a deployment's stores "
+    "(world.json) or a world file of ours (YAML or JSON).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write every exchange's verdict, differences and, where it is not identical, "
+    "our answer, as JSON.",
+)
+@click.option(
+    "--rewrite-host",
+    is_flag=True,
+    help="Send URL's host instead of the recorded Host header, and expect it in absolute URLs "
+    "(Location, the log's paging links). For a deployment that refuses the recorded host.",
+)
+@click.option(
+    "--no-verify",
+    "insecure",
+    is_flag=True,
+    help="Do not check URL's TLS certificate (appliances often have a self-signed one).",
+)
+@click.option(
+    "--loaded",
+    is_flag=True,
+    help="The reference server at URL already holds the world, as 'esdc-api serve --world "
+    "WORLD --at SEEDED_AT --scale 0' starts it: do not load it again.",
+)
+@click.option("--spec", "spec_path", type=SpecPath(), default=None, help="The spec's root file.")
+@click.option("-v", "--verbose", is_flag=True, help="Print each exchange's verdict as it comes.")
+def replay(
+    transcript: Path,
+    url: str | None,
+    world_path: Path,
+    json_path: Path | None,
+    rewrite_host: bool,
+    loaded: bool,
+    insecure: bool,
+    spec_path: Path | None,
+    verbose: bool,
+) -> None:
+    """Replay a recording of a real deployment against a server and compare the answers.
+
+    \b
+    TRANSCRIPT  recorded exchanges, one JSON object a line; Danube Cloud 4.6's are
+                ../shared/reference/real-4.6/transcript.jsonl (its README.md says how they
+                were recorded), with the world --world ../shared/reference/real-4.6/world.json
+    URL         the server (http://127.0.0.1:8000; a trailing /api is dropped). Without it,
+                the reference server runs in-process with the world loaded.
+
+    Each request goes out as recorded (its request target byte for byte, its headers with the
+    recorded Host, its body) with the credentials its placeholders name: a user's API key from
+    the world, or the token the server gave at the login the placeholder names. A server with
+    a control API (esdc-api serve) is driven through it: the world is loaded, the clock frozen
+    and moved to each exchange's recorded moment, the throttle cleared where the recording
+    cleared it, the worker started and messages published when the recording did. A server
+    without one (a real deployment, which must hold the same world) gets the requests at their
+    recorded pace; the exchanges whose answers depend on the clock, the throttle or the
+    workers are then named, and not counted against it.
+
+    \b
+    Compared: the status; the body as JSON (byte for byte when the recorded one is not JSON),
+    arrays the spec marks x-unordered as multisets; the headers es_version, es_username,
+    es_dc, es_task_response, Allow, Content-Type, Location, Retry-After, Vary,
+    Content-Language and any Access-Control-*. Normalized first, and nothing else: times
+    after the world's seed in bodies, login tokens, and the throttle's wait ("Expected
+    available in N.0 seconds." and Retry-After, which may differ by a second).
+
+    \b
+    Each exchange is identical; declared (the recorded answer is a known defect of that
+    version and ours is what the spec prescribes, or the spec's x-deviations allow every
+    difference); or differing.
+
+    \b
+    Exit status: 0 nothing differs, 1 an exchange differs, 2 a usage error (a missing or
+    unreadable transcript or world), 3 the server failed the replay.
+    """
+    from esdc_api import spec as spec_module
+    from esdc_api.replay import (
+        ReplayError,
+        Target,
+        TargetError,
+        TranscriptError,
+        WorldError,
+        load_transcript,
+        load_world,
+        seed_moment,
+    )
+    from esdc_api.replay import replay as run_replay
+
+    try:
+        exchanges = load_transcript(transcript)
+    except TranscriptError as exc:
+        raise click.BadParameter(str(exc), param_hint="TRANSCRIPT") from exc
+    try:
+        world = load_world(world_path)
+        at = seed_moment(world)
+    except WorldError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--world'") from exc
+    try:
+        spec = spec_module.load_spec(spec_path)
+    except SpecError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    def progress(result: Any) -> None:
+        exchange = result.exchange
+        click.echo(f"n={exchange.n} {result.verdict} {exchange.note}", err=True)
+
+    try:
+        if url:
+            target = Target.url(
+                url, rewrite_host=rewrite_host, world_loaded=loaded, verify=not insecure
+            )
+        else:
+            target = Target.reference(world, at)
+    except TargetError as exc:
+        if url:
+            raise click.BadParameter(str(exc), param_hint="URL") from exc
+        raise TargetFailed(str(exc)) from exc
+    try:
+        report = run_replay(
+            exchanges, world, target, spec,
+            transcript=str(transcript), progress=progress if verbose else None,
+        )  # fmt: skip
+    except WorldError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--world'") from exc
+    except TargetError as exc:
+        raise TargetFailed(str(exc)) from exc
+    except ReplayError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(report.table(), nl=False)
+    if json_path is not None:
+        report.write_json(json_path)
+        click.echo(f"wrote {json_path}", err=True)
+    if report.failed:
+        raise SystemExit(EXIT_DIFFERS)
+
+
+def _require(extra: str) -> None:
+    """Stop with a line naming the ``pip install`` when the subcommand's extra is missing."""
+    try:
+        extras.require(extra)
+    except extras.MissingExtra as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def main() -> None:

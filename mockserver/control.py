@@ -10,7 +10,7 @@ from connexion import request
 from starlette.responses import Response
 
 from mockserver.clock import ControlledClock
-from mockserver.deployment import Deployment, NewTask
+from mockserver.deployment import Deployment, Failures, NewTask
 from mockserver.dispatch import handler_for
 from mockserver.errors import ApiError, NotFound
 from mockserver.ids import TaskGroup, TaskType
@@ -109,8 +109,9 @@ class Control:
             world = load(now)
         except WorldError as exc:
             raise ControlError(str(exc)) from None
-        store.clear()
-        install(store, world, now, **install_options)
+        with store.transaction():  # all of the new world, or the old one: never half of each
+            store.clear()
+            install(store, world, now, **install_options)
         self.deployment.reload_accounts()
         for throttle in self.throttles:
             throttle.reset()
@@ -137,7 +138,18 @@ class Control:
         self._replace(lambda now: world_from_doc(body, now))
         return self._json(HTTPStatus.OK, self._overview())
 
-    # -- workers and throttle --------------------------------------------------------------
+    # -- failures, workers and throttle ----------------------------------------------------
+
+    def _failures(self) -> dict[str, Any]:
+        failures = self.deployment.failures
+        return {"system_update": failures.system_update, "result_backend": failures.result_backend}
+
+    async def showFailures(self) -> Response:
+        return self._json(HTTPStatus.OK, self._failures())
+
+    async def setFailures(self, body: dict[str, Any]) -> Response:
+        self.deployment.set_failures(Failures(**{**self._failures(), **body}))
+        return self._json(HTTPStatus.OK, self._failures())
 
     def _workers(self) -> dict[str, Any]:
         return {

@@ -15,6 +15,8 @@
     ├── UnsafeDelete              406 "Safe task deletion is not implemented"
     ├── UnknownError              406 "Unknown error" (deleting a system task)
     ├── PreconditionFailed        412 (bad order_by, bad last)
+    ├── ServiceUnavailable        503 "System update in progress" (non-staff users)
+    ├── ResultBackendFailed       504, 502 or 500 from Celery's result backend
     ├── FieldErrors               400 {"field": ["message", ...]}
     ├── LoginFailed               400 {"detail": ...}
     └── Throttled                 429 with Retry-After
@@ -100,6 +102,29 @@ class UnknownError(ApiError):
 
 class PreconditionFailed(ApiError):
     status = HTTPStatus.PRECONDITION_FAILED
+
+
+class ServiceUnavailable(ApiError):
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    detail = "System update in progress"
+
+
+class ResultBackendFailed(ApiError):
+    """Celery's result backend failed while a task's state was read: the exception's class and
+    text, with 504 for a timeout, 502 for a lost connection and 500 otherwise."""
+
+    ANSWERS = {
+        "timeout": (HTTPStatus.GATEWAY_TIMEOUT, "TimeoutError: The operation timed out."),
+        "unreachable": (
+            HTTPStatus.BAD_GATEWAY,
+            "ConnectionError: Error 111 connecting to 127.0.0.1:6379. Connection refused.",
+        ),
+        "error": (HTTPStatus.INTERNAL_SERVER_ERROR, "ResponseError: the result backend failed"),
+    }
+
+    def __init__(self, kind: str) -> None:
+        self.status, detail = self.ANSWERS[kind]
+        super().__init__(detail)
 
 
 class FieldErrors(ApiError):

@@ -129,4 +129,4 @@ def new_task_id(
     suffix = "-" + str(raw)[:23]
     if dummy:
         suffix = "-" + dummy_group(creator) + suffix[9:]
-    return TaskId(creator, type, owner, group, dc, suffix)
+    return TaskId(creator, type, owner, group, dc, suffix, str(creator), str(owner), str(dc))

@@ -168,7 +168,8 @@ def _load(doc: Mapping[str, Any]) -> World:
     ]
     rows = sorted(doc["tasklog_entries"], key=lambda row: row["id"])
     log = [_entry(row) for row in rows]
-    tasks = _tasks(doc, rows, objects, read_at, seeded)
+    names = {user.id: user.username for user in users}
+    tasks = _tasks(doc, rows, objects, read_at, seeded, names)
     return World(
         datacenters=datacenters,
         users=users,
@@ -209,6 +210,7 @@ def _tasks(
     objects: list[WorldObject],
     read_at: datetime,
     seeded: datetime,
+    usernames: Mapping[int, str],
 ) -> list[Task]:
     results: Mapping[str, Any] = doc.get("celery_results", {})
     listed: dict[str, Mapping[str, Any]] = {}
@@ -228,7 +230,8 @@ def _tasks(
     ids += [i for i in messages if i not in results and i not in listed]
     tasks = []
     for task_id in ids:
-        if parse_task_id(task_id) is None:
+        tid = parse_task_id(task_id)
+        if tid is None:
             continue
         entry = results.get(task_id)
         info: Mapping[str, Any] = listed.get(task_id) or {}
@@ -262,7 +265,7 @@ def _tasks(
                 created_at=created,
                 steps=steps,
                 expires_at=expires,
-                username=(logged or {}).get("username", ""),
+                username=(logged or {}).get("username") or usernames.get(tid.creator, "_unknown_"),
                 listed=task_id in listed,
                 unlisted_at=None,
                 end_logged=False,

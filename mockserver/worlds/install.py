@@ -147,3 +147,23 @@ def export(store: Store, now: datetime) -> World:
         at=now,
         description=store.get_meta("description") or "",
     )
+
+
+def install_demo(
+    store: Store,
+    now: datetime,
+    *,
+    seed: int | None = None,
+    history: int | None = None,
+    days: float | None = None,
+) -> None:
+    """Put the demo world into an empty store as it stands at ``now``.
+
+    :param days: how far back its history reaches instead of a day.
+    """
+    from mockserver.worlds import DEMO_WORLD
+
+    world = read_world(DEMO_WORLD, now)
+    if days is not None:
+        world.history = replace(world.history, span_seconds=days * 86400)
+    install(store, world, now, history_tasks=history, seed=seed)

@@ -1,9 +1,11 @@
 """Answers that differ from the schema but not from the spec, and how each is judged.
 
-Two kinds, both narrow enough that anything else still fails:
+Two kinds, both narrow enough that anything else still fails, and both readings of what the
+spec says in its words (a parameter's or a response's description), not a list of their own:
 
-- **known deviations**: ways real deployments differ from the spec that the spec itself
-  documents. They do not fail a run; the summary lists them, so the operator knows.
+- **known deviations**: answers the spec's words give real deployments where its schemas say
+  otherwise (``show_running=yes`` read as true, a plain 404 labelled JSON). They do not fail a
+  run; the summary lists them, so the operator knows.
 - **allowances**: behaviour the spec states in words that its schemas cannot express. They are
   not differences at all, and are only counted.
 

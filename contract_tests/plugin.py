@@ -101,9 +101,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     run = current()
-    pacing = f"{run.pacer.user_rate} per user" if run.pacer.paces else "off"
+    pacing = f"{run.pacer.user_rate} per user" if run.pacer.paces else "unpaced"
     if run.pacer.learn:
-        pacing += ", learnt from the first 429"
+        pacing += " until the first 429 says otherwise"
     budget = f"{run.settings.budget:g} s" if run.settings.budget else "none"
     seed = run.settings.seed
     cancels = "any task" if run.may_write_freely else list(run.settings.allow_cancel) or "nothing"

@@ -21,10 +21,12 @@ ESDC_API = [sys.executable, "-m", "esdc_api"]
 
 
 @contextmanager
-def served() -> Iterator[str]:
-    """``esdc-api serve --port 0 --no-throttle`` in a subprocess; yields its API's base URL."""
+def served(*options: str) -> Iterator[str]:
+    """``esdc-api serve --port 0`` in a subprocess, unthrottled unless ``options`` say
+    otherwise; yields its API's base URL."""
+    options = options or ("--no-throttle",)
     server = subprocess.Popen(
-        [*ESDC_API, "serve", "--port", "0", "--no-throttle", "--log-level", "warning"],
+        [*ESDC_API, "serve", "--port", "0", *options, "--log-level", "warning"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

@@ -156,7 +156,7 @@ def _cost(item: pytest.Item, run: Run) -> Counter[str]:
         return counted
     if part not in ("examples", "coverage", "fuzzing", "stateful"):
         return Counter(DEFAULT_COST)
-    identity = "admin" if "admin" in item.name else "user"
+    identity = next((i for i in ("admin", "peer") if f"_{i}_" in item.name), "user")
     profile = run.settings.profile_values
     if part == "stateful":
         return Counter({identity: profile.stateful_examples * profile.stateful_steps})

@@ -277,6 +277,11 @@ class Run:
         if identity == "admin":
             wanted = {"taskLogStats"} | ({"taskDelete"} if self.may_write_freely else set())
             excluded |= set(self.facts.operations) - wanted
+        shared = self.shared_with_peer(stateful)
+        if identity == "peer":
+            excluded |= set(self.facts.operations) - shared
+        elif identity == "user":
+            excluded |= shared
         if excluded:
             loaded = loaded.exclude(operation_id=sorted(excluded))
         configured.install_hooks(
@@ -284,6 +289,14 @@ class Run:
         )
         self._schemas[name] = loaded
         return loaded
+
+    def shared_with_peer(self, stateful: bool = False) -> set[str]:
+        """Operations schemathesis sends as the peer rather than the user against a remote
+        deployment, so that its requests are spread over two keys' throttle windows: those
+        whose answers any plain user's key shows as well (the task list and the log)."""
+        if stateful or self.target.is_in_process or not self.keys.get("peer"):
+            return set()
+        return {"taskList", "taskLog"}
 
     def excluded_operations(self) -> dict[str, str]:
         """Operations schemathesis must not send to this target, with the reason."""

@@ -47,6 +47,15 @@ def _readable_operations(run: Run) -> list[Operation]:
     ]
 
 
+def _spread(run: Run, operations: list[Operation], index: int) -> list[Operation]:
+    """Against a throttled deployment, the first of a kind of id on every operation and each
+    other on one, in turn: they are all refused by the same check, and the throttle's minute
+    is better spent elsewhere. In-process, every id on every operation."""
+    if run.target.is_in_process or index == 0:
+        return operations
+    return [operations[index % len(operations)]]
+
+
 CREDENTIALS = {
     # name: (headers, the spec's example that holds the detail)
     "no credentials": ({}, "noCredentials"),
@@ -88,7 +97,7 @@ def test_failed_login_is_400_unable_to_log_in(esdc_run: Run, anonymous: Client) 
         raise ContractViolation(f"a failed login must answer 400 {expected}", exchange)
 
 
-@pytest.mark.esdc_check("malformed-task-id", plain=5)
+@pytest.mark.esdc_check("malformed-task-id", plain=2)
 @pytest.mark.parametrize("task_id", list(MALFORMED_IDS))
 def test_malformed_task_ids_are_permission_denied(
     esdc_run: Run, plain: Client, task_id: str
@@ -98,7 +107,7 @@ def test_malformed_task_ids_are_permission_denied(
     if esdc_run.may_write_freely:  # elsewhere an old deployment might read a legacy id as a task
         operations += [esdc_run.facts.operation("taskCancel")]
     wrong = []
-    for op in operations:
+    for op in _spread(esdc_run, operations, list(MALFORMED_IDS).index(task_id)):
         exchange = plain.request(op.method, _path(op, task_id))
         if exchange.status != invalid.status or exchange.json() != {"detail": invalid.detail}:
             wrong.append(exchange)
@@ -110,13 +119,14 @@ def test_malformed_task_ids_are_permission_denied(
         )
 
 
-@pytest.mark.esdc_check("task-id-not-routed", plain=4)
+@pytest.mark.esdc_check("task-id-not-routed", plain=2)
 @pytest.mark.parametrize("task_id", ODD_IDS)
 def test_task_ids_with_odd_characters_match_no_url(
     esdc_run: Run, plain: Client, task_id: str
 ) -> None:
     facts = esdc_run.facts
-    for op in _readable_operations(esdc_run):
+    operations = _readable_operations(esdc_run)
+    for op in _spread(esdc_run, operations, ODD_IDS.index(task_id)):
         exchange = plain.request(op.method, _path(op, task_id))
         answer = Answer(
             op.operation_id,

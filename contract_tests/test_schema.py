@@ -24,7 +24,9 @@ def _conforms(case: schemathesis.Case[Any]) -> None:
 
 # One test function per part and identity, each parametrized over the operations; the plugin
 # orders them by part. (Their names say the part: the plan reads it from them.)
-for _identity in ("user", "admin"):
+for _identity in ("user", "peer", "admin"):
+    if _identity == "peer" and not run.shared_with_peer():
+        continue
     for _phase in ("examples", "coverage", "fuzzing"):
         _schema = run.schemathesis(_identity, phase=_phase)
         if _schema is None:
@@ -32,7 +34,7 @@ for _identity in ("user", "admin"):
         _name = (
             f"test_{_phase}_conform_to_the_spec"
             if _identity == "user"
-            else f"test_admin_{_phase}_conform_to_the_spec"
+            else f"test_{_identity}_{_phase}_conform_to_the_spec"
         )
 
         def _test(case: schemathesis.Case[Any]) -> None:

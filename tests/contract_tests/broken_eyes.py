@@ -422,7 +422,7 @@ VARIANTS = [
     Variant(
         foreign_task_404,
         "peer_cannot_read_a_users_tasks",
-        'answered 404 {"detail":"Task does not exist"}, which is not how a task of another '
+        'answered 404 {"detail": "Task does not exist"}, which is not how a task of another '
         "user is refused",
         ("-k", "peer_cannot_read"),
     ),

@@ -85,8 +85,13 @@ def with_header(scope: Scope, name: str, value: str | None) -> Scope:
 
 
 def with_query(scope: Scope, change: Callable[[dict[str, str]], dict[str, str]]) -> Scope:
-    query = dict(parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True))
-    return {**scope, "query_string": urlencode(change(query)).encode()}
+    """The scope with its query changed by ``change`` (given and giving the last value of each
+    parameter); the order and the repeats of the parameters it keeps are kept."""
+    pairs = parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True)
+    changed = change(dict(pairs))
+    kept = [(k, changed[k]) for k, _v in pairs if k in changed]
+    kept += [(k, v) for k, v in changed.items() if k not in dict(pairs)]
+    return {**scope, "query_string": urlencode(kept).encode()}
 
 
 class Rewrite:

@@ -130,16 +130,24 @@ class Pacer:
             return
         kind = "anonymous" if identity == ANONYMOUS else "user"
         if kind in self.learned:
+            # throttled at the learned pace after all: the window let one request fewer through
+            current = self.rate_of(identity)
+            if current is not None and current.requests > 1:
+                slower = Rate(current.requests - 1, current.period)
+                if kind == "anonymous":
+                    self.anonymous_rate = slower
+                else:
+                    self.user_rate = slower
             return
         with self._lock:
             now = self._clock()
             period = next((w for w in WINDOWS if retry_after <= w), WINDOWS[-1])
             sent = self._sent[identity]
             # The wait is the time until the oldest request of the window leaves it, rounded
-            # up to whole seconds (DRF's ceil): that request was sent at most a second before
+            # up to whole seconds (DRF's ceil): that request was sent less than a second before
             # now + wait - period. The 429's own request was counted too: it was not let
             # through.
-            oldest = now + retry_after - period - 1.5
+            oldest = now + retry_after - period - 1.0
             through = sum(1 for moment in list(sent)[:-1] if moment >= oldest)
             if through < MIN_LEARNED:
                 # the window was filled by someone else (another client with the key, an

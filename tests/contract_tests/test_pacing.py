@@ -139,3 +139,14 @@ def test_a_learned_rate_applies_to_every_user_and_paces_without_429s() -> None:
     for _ in range(7):  # the peer is paced at the learned rate: six a minute
         paced.send("peer", lambda: next(answers), status=lambda s: s, retry_after=lambda s: "60")
     assert paced.throttled == 1 and time.slept[-1] > 50
+
+
+def test_a_429_at_the_learned_pace_slows_it_by_one() -> None:
+    time = FakeTime()
+    paced = Pacer(
+        None, None, Budget(None, clock=time.clock), learn=True, clock=time.clock, sleep=time.sleep
+    )
+    answers = iter([*[200] * 6, 429, 200, 429, 200])
+    for _ in range(8):
+        paced.send("user", lambda: next(answers), status=lambda s: s, retry_after=lambda s: "60")
+    assert paced.user_rate == Rate(5, 60.0)

@@ -511,15 +511,12 @@ class Deployment:
 
     # -- the task endpoints ----------------------------------------------------------------
 
-    def _listed(self, user: User, dc: Dc) -> list[Task]:
-        owner = None if user.is_admin(dc.id) else user.id
-        return self.store.listed_tasks(self.now(), dc.id, owner)
-
     def task_list(self, user: User, dc: Dc) -> list[str]:
         """The ids of the tasks in the pending lists of ``dc``: every one for its admins, else
         the ones acting on the caller's objects; in a Python 2 set's order, as real deployments
         give them (:mod:`mockserver.pyset`)."""
-        return set_order(task.id for task in reversed(self._listed(user, dc)))
+        owner = None if user.is_admin(dc.id) else user.id
+        return set_order(reversed(self.store.listed_task_ids(self.now(), dc.id, owner)))
 
     def _listed_task(self, task_id: str, dc: Dc) -> Task:
         task = self.store.get_task(task_id)

@@ -103,6 +103,11 @@ def pieces(lo: int, hi: int, level: int = 1) -> list[Buckets | Exact]:
     ]
 
 
+def _floor(value: str, width: int) -> str:
+    """SQL for ``value // width`` (SQLite's ``/`` truncates towards zero)."""
+    return f"(({value}) - ((({value}) % {width}) + {width}) % {width}) / {width}"
+
+
 def counters(rows: Iterable[tuple[int, Key]]) -> Counter[Key]:
     """The counter increments of log entries given as ``(time_us, key)``: one per level."""
     minutes = Counter((time_us // MINUTE, key) for time_us, key in rows)
@@ -138,6 +143,27 @@ class LogCounts:
 
     def clear(self) -> None:
         self._db.execute(f"DELETE FROM {self.table}")
+
+    def minutes_sql(self) -> str:
+        """Adds ``(minute, *key, n)`` rows to the minute level (for :meth:`derive_levels`)."""
+        columns = ", ".join(self.columns)
+        marks = ", ".join("?" * (len(self.columns) + 2))
+        return (
+            f"INSERT INTO {self.table} (level, bucket, {columns}, n) VALUES ({len(WIDTHS)}, "
+            f"{marks}) ON CONFLICT DO UPDATE SET n = n + excluded.n"
+        )
+
+    def derive_levels(self) -> None:
+        """Fill the levels above the minutes from the minutes, into empty levels."""
+        columns = ", ".join(self.columns)
+        for level in range(len(WIDTHS) - 1, -1, -1):
+            width = WIDTHS[level - 1] if level else None
+            bucket = "0" if width is None else _floor(f"bucket * {WIDTHS[level]}", width)
+            self._db.execute(
+                f"INSERT INTO {self.table} (level, bucket, {columns}, n) "
+                f"SELECT {level}, {bucket} AS b, {columns}, SUM(n) FROM {self.table} "
+                f"WHERE level = {level + 1} GROUP BY b, {columns}"
+            )
 
     def total(self, where: str, params: Sequence[Any]) -> int:
         """Entries of all time whose key matches ``where``."""

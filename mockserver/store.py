@@ -29,7 +29,7 @@ from typing import Any
 from mockserver.accounts import Dc, Token, User
 from mockserver.lifecycle import Task, due_at
 from mockserver.logcounts import EARLIEST, LATEST, LAYOUT, LogCounts
-from mockserver.logtable import STATUS_CODES, STATUSES, LogTable
+from mockserver.logtable import STATUS_CODES, STATUSES, LogTable, task_key
 from mockserver.tasklog import (
     AUTO_TASK_TYPES,
     PAGE_SIZE,
@@ -521,6 +521,36 @@ class Store:
             self.writes += 1
             self._log.add(entries)
 
+    def load_log(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Write many log rows into an empty log at once, in this order (rows as
+        :meth:`log_row` and :meth:`log_shape` make them)."""
+        with self.transaction():
+            self.writes += 1
+            self._log.load(rows)
+
+    def log_row(self, entry: LogEntry) -> tuple[Any, ...]:
+        """An entry as a row of the log (for :meth:`load_log`)."""
+        with self._lock:
+            return self._log.row(entry)
+
+    def log_shape(
+        self,
+        user_id: int,
+        username: str,
+        object_type: str,
+        object_pk: str,
+        object_name: str,
+        object_alias: str,
+        msg: str,
+        detail: str,
+    ) -> tuple[int, int]:
+        """The ids a row of the log gives an entry's object and what it says (its *shape*),
+        made if new: rows of many entries that say the same are made without an entry each."""
+        with self._lock:
+            return self._log.shape_for(
+                user_id, username, object_type, object_pk, object_name, object_alias, msg, detail
+            )
+
     @staticmethod
     def _visible(vis: Visibility, *, tally: bool = False) -> tuple[str, list[Any]]:
         """What ``vis`` sees, as one condition on the log, its counters or (``tally``) its
@@ -555,7 +585,7 @@ class Store:
         else:
             branches = [
                 (
-                    "log INDEXED BY log_dc_owner_time WHERE dc_id = ? AND owner_id = ?",
+                    "log INDEXED BY log_dc_time WHERE dc_id = ? AND owner_id = ?",
                     [vis.dc_id, vis.owner_id],
                 )
             ]
@@ -644,19 +674,17 @@ class Store:
     ) -> list[tuple[int, int]]:
         """The visible, filtered entries of the tasks running at ``now``: few, whatever the
         size of the log, so they are read whole (through the index of the tasks' ids)."""
-        running = "FROM task WHERE listed AND dc_id = ? AND unlisted_us > ? AND created_us <= ?"
-        running_params: list[Any] = [vis.dc_id, to_us(now), to_us(now)]
-        if vis.owner_id is not None:
-            running += " AND owner_id = ?"
-            running_params.append(vis.owner_id)
+        running = self.listed_task_ids(now, vis.dc_id, vis.owner_id)
+        if not running:
+            return []
         where, params = self._visible(vis)
         keys, key_params = self._key_filter(flt)
         lo, hi = self._window(flt)
+        marks = ", ".join("?" * len(running))
         rows: list[tuple[int, int]] = self._all(
-            f"SELECT time_us, id FROM log INDEXED BY log_task WHERE substr(task, -7) IN "
-            f"(SELECT substr(id, -7) {running}) AND task IN (SELECT id {running}) "
-            f"AND {where}{keys} AND time_us >= ? AND time_us < ?",
-            [*running_params, *running_params, *params, *key_params, lo, hi],
+            f"SELECT time_us, id FROM log INDEXED BY log_task WHERE task_key IN ({marks}) "
+            f"AND task IN ({marks}) AND {where}{keys} AND time_us >= ? AND time_us < ?",
+            [*(task_key(t) for t in running), *running, *params, *key_params, lo, hi],
         )
         rows.sort(reverse=newest_first)
         return rows

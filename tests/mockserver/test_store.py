@@ -80,9 +80,7 @@ class Naive:
 
     def last(self, vis: Visibility, size: int) -> list[int]:
         """The ids of the last entries written that ``vis``'s list holds."""
-        found = [
-            r[0] for r in self.rows() if r[2] == vis.dc_id and vis.owner_id in (None, r[3])
-        ]
+        found = [r[0] for r in self.rows() if r[2] == vis.dc_id and vis.owner_id in (None, r[3])]
         return sorted(found, reverse=True)[:size]
 
     def running(self, vis: Visibility, now_us: int) -> set[str]:

@@ -191,10 +191,14 @@ class Store:
         self.writes  # noqa: B018 -- reads other connections' commits first
         return self._versions.get("config")
 
-    def config_changed(self) -> None:
-        """Say that the accounts, settings, workers, failures or clock changed."""
+    def config_changed(self, *, answers: bool = True) -> None:
+        """Say that the accounts, settings, workers, failures or clock changed.
+
+        :param answers: whether what this process answered may have changed (not so for a
+            clock moved: answers say until when they hold)."""
         with self.transaction():
-            self.writes += 1
+            if answers:
+                self.writes += 1
             self._bump("config")
 
     def _check_version(self) -> None:

@@ -12,6 +12,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import suppress
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from random import Random
@@ -311,3 +312,30 @@ def test_entries_rendered_by_sqlite_are_the_json_python_renders(tmp_path: Path) 
                         compact(e.as_page_item()) for e in entries
                     ], (vis, flt, order, number)
     store.close()
+
+
+def test_a_store_sees_another_connections_writes_and_drops_what_they_made_stale(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "shared.sqlite3"
+    one = Store(path)
+    install_demo(one, DOC_TIME, history=50)
+    other = Store(path)
+    vis = Visibility(1, None, unbound_everywhere=True)
+    page = other.log_page_json(vis, LogFilter(), DOC_TIME, 1, Order.NEWEST_FIRST)
+    writes = other.writes
+    assert other.writes == writes  # nothing written meanwhile
+    renamed = [replace(o, name=o.name.upper()) for o in one.objects()]
+    one.add_objects(renamed)
+    assert other.writes != writes
+    again = other.log_page_json(vis, LogFilter(), DOC_TIME, 1, Order.NEWEST_FIRST)
+    assert again != page and again == one.log_page_json(
+        vis, LogFilter(), DOC_TIME, 1, Order.NEWEST_FIRST
+    )
+    assert [json.loads(item)["object_name"].isupper() for item in again].count(True) > 0
+    one.clear()
+    install_demo(one, DOC_TIME, seed=8, history=20)
+    assert other.log_last_json(vis, 10) == one.log_last_json(vis, 10)
+    assert other.count_log() == one.count_log()
+    one.close()
+    other.close()

@@ -109,8 +109,9 @@ class Control:
             world = load(now)
         except WorldError as exc:
             raise ControlError(str(exc)) from None
-        store.clear()
-        install(store, world, now, **install_options)
+        with store.transaction():  # all of the new world, or the old one: never half of each
+            store.clear()
+            install(store, world, now, **install_options)
         self.deployment.reload_accounts()
         for throttle in self.throttles:
             throttle.reset()

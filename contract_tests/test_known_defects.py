@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
 import pytest
 
 from contract_tests.client import Client, Exchange
@@ -70,14 +68,14 @@ PROBES: dict[str, Probe] = {
 }
 
 
-def _ids(run: Any) -> list[str]:
+def _ids() -> list[str]:
     from esdc_api.spec import load_spec
 
     return [defect.id for defect in known_defects(load_spec())]
 
 
 @pytest.mark.esdc_check("known-defects", user=1, anonymous=1)
-@pytest.mark.parametrize("defect_id", _ids(None))
+@pytest.mark.parametrize("defect_id", _ids())
 def test_known_defect_is_reported_apart(esdc_run: Run, defect_id: str) -> None:
     probe = PROBES.get(defect_id)
     if probe is None:

@@ -79,6 +79,15 @@ class AnswerJudge:
         op = routed[0] if routed is not None else None
         label = op.label if op is not None else f"{exchange.method} {exchange.path}"
         found = [Finding("well-formed-answers", f"{label}: {p}") for p in exchange.problems]
+        media = (exchange.header("content-type") or "").split(";")[0].strip().lower()
+        if 200 <= exchange.status < 300 and media == "application/json" and not exchange.is_json:
+            found.append(
+                Finding(
+                    "well-formed-answers",
+                    f"{label} answered {exchange.status} labelled application/json with a body "
+                    f"that is not JSON: {exchange.text[:60]!r}",
+                )
+            )
         if exchange.elapsed > SLOW_SECONDS:
             found.append(
                 Finding(

@@ -1,4 +1,5 @@
-"""Wiring: the deployment, connexion with the spec, the pipeline, CORS and the control API."""
+"""Wiring: the deployment, connexion with the spec, the pipeline, CORS (off unless asked for)
+and the control API."""
 
 from __future__ import annotations
 
@@ -173,21 +174,48 @@ def create_app(
         passthrough=(f"{API_BASE}/openapi.json", f"{API_BASE}/ui"),
     )
     if settings.cors_origins:
-        asgi = CORSMiddleware(
+        asgi = _ApiOnly(
             asgi,
-            allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-            allow_headers=["ES-API-KEY", "Authorization", "Content-Type", "Accept", "ES-STREAM"],
-            expose_headers=[
-                "es_version",
-                "es_username",
-                "es_dc",
-                "es_task_response",
-                "Retry-After",
-            ],
-            max_age=600,
+            CORSMiddleware(
+                asgi,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+                allow_headers=[
+                    "ES-API-KEY",
+                    "Authorization",
+                    "Content-Type",
+                    "Accept",
+                    "Accept-Language",
+                    "ES-STREAM",
+                ],
+                expose_headers=[
+                    "es_version",
+                    "es_username",
+                    "es_dc",
+                    "es_task_response",
+                    "Retry-After",
+                    "Content-Language",
+                ],
+                max_age=600,
+            ),
+            API_BASE,
         )
     return ReferenceServer(asgi, deployment, clock, settings, answers)
+
+
+class _ApiOnly:
+    """``wrapped`` for the paths under ``prefix``, ``app`` for the rest: CORS, when asked
+    for, is for the task API only, never for the control API."""
+
+    def __init__(self, app: ASGIApp, wrapped: ASGIApp, prefix: str) -> None:
+        self.app, self.wrapped, self.prefix = app, wrapped, prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
+            await self.wrapped(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def _serve_docs(app: connexion.AsyncApp, docs_dir: Path) -> None:

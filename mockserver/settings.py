@@ -18,7 +18,9 @@ class Settings:
     :param seed: the seed of the demo world and of new ids.
     :param history: how many finished tasks the demo world's day of history holds.
     :param throttle: apply the real rates (45 requests a minute per user, 30 per anonymous IP).
-    :param cors_origins: origins a browser app may call from; ``()`` turns CORS off.
+    :param cors_origins: origins a browser app may call ``/api/`` from. Real deployments send no
+        CORS headers (a browser app needs a same-origin proxy against them), so by default
+        neither does the reference server.
     :param validate_responses: check every answer against the spec (slower; for development).
     :param cache: give a read the answer it got before while nothing has changed
         (:mod:`mockserver.answers`).
@@ -35,7 +37,7 @@ class Settings:
     throttle: bool = True
     user_rate: str = "45/min"
     anon_rate: str = "30/min"
-    cors_origins: tuple[str, ...] = ("*",)
+    cors_origins: tuple[str, ...] = ()
     validate_responses: bool = False
     cache: bool = True
     docs_dir: Path | None = None

@@ -80,33 +80,44 @@ def test_options_without_credentials_is_refused_like_any_call(live_server: LiveS
         assert client.options("/api/task/").status_code == 403
 
 
-def test_cors_preflight_is_answered_without_credentials(live_server: LiveServer) -> None:
+PREFLIGHT = {
+    "Origin": "http://localhost:3000",
+    "Access-Control-Request-Method": "GET",
+    "Access-Control-Request-Headers": "es-api-key",
+}
+
+
+def test_cors_is_off_by_default_so_a_preflight_without_credentials_gets_403(
+    live_server: LiveServer,
+) -> None:
+    """n=61-63, 65-66 (F1): real deployments send no CORS headers, and a browser's preflight
+    carries no credentials, so it is refused like any anonymous call."""
     with live_server.client() as client:
-        response = client.options(
-            "/api/task/",
-            headers={
-                "Origin": "http://localhost:5173",
-                "Access-Control-Request-Method": "GET",
-                "Access-Control-Request-Headers": "es-api-key",
-            },
-        )
-    assert response.status_code == 200
-    assert response.headers["access-control-allow-origin"] == "*"
-    assert "es-api-key" in response.headers["access-control-allow-headers"].lower()
-
-
-def test_browser_apps_can_read_the_answers_and_the_es_headers(live_server: LiveServer) -> None:
+        preflight = client.options("/api/task/", headers=PREFLIGHT)
     with live_server.client("alice") as client:
-        response = client.get("/api/task/", headers={"Origin": "http://localhost:5173"})
-    assert response.headers["access-control-allow-origin"] == "*"
-    assert "es_username" in response.headers["access-control-expose-headers"]
+        simple = client.get("/api/task/", headers={"Origin": "http://localhost:3000"})
+    assert (preflight.status_code, preflight.json()) == (
+        403,
+        {"detail": "Authentication credentials were not provided."},
+    )
+    for response in (preflight, simple):
+        assert not [h for h in response.headers if h.startswith("access-control-")]
 
 
-def test_cors_can_be_turned_off() -> None:
-    for server in serve_in_thread(create_app(frozen_settings(cors_origins=()))):
+def test_cors_origin_turns_cors_on_for_the_task_api_only() -> None:
+    settings = frozen_settings(cors_origins=("http://localhost:3000",))
+    for server in serve_in_thread(create_app(settings)):
+        with server.client() as client:
+            preflight = client.options("/api/task/", headers=PREFLIGHT)
+            control = client.options("/control/clock/", headers=PREFLIGHT)
         with server.client("alice") as client:
-            response = client.get("/api/task/", headers={"Origin": "http://localhost:5173"})
-        assert "access-control-allow-origin" not in response.headers
+            simple = client.get("/api/task/", headers={"Origin": "http://localhost:3000"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert "es-api-key" in preflight.headers["access-control-allow-headers"].lower()
+    assert simple.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert "es_username" in simple.headers["access-control-expose-headers"]
+    assert "access-control-allow-origin" not in control.headers
 
 
 def test_answers_carry_the_es_headers_of_the_caller_and_datacenter(live_server: LiveServer) -> None:

@@ -32,11 +32,13 @@ from mockserver.clock import ControlledClock
 from mockserver.control import Control
 from mockserver.demo_data import populate
 from mockserver.deployment import Deployment
-from mockserver.dispatch import Operations, connexion_views
+from mockserver.dispatch import Caller, Operations, connexion_views
 from mockserver.errors import ApiError
 from mockserver.handlers import Handlers
-from mockserver.middleware import CALLER_KEY, ApiPipeline
-from mockserver.responses import dumps, indent_of
+from mockserver.i18n import ENGLISH, translate_body
+from mockserver.middleware import CALLER_KEY, ApiPipeline, SiteRoot
+from mockserver.negotiation import indent_of
+from mockserver.responses import dumps
 from mockserver.routing import Router
 from mockserver.settings import Settings
 from mockserver.store import Store
@@ -49,13 +51,19 @@ log = logging.getLogger("mockserver")
 
 
 def _api_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    """Domain errors, in the real API's shape: the one place they become HTTP."""
+    """Domain errors under connexion (the control API, and the task API when connexion calls
+    its handlers), in the real API's shape, as :func:`mockserver.responses.error_response`."""
     assert isinstance(exc, ApiError)
+    caller = request.scope.get(CALLER_KEY)
+    language = ENGLISH
+    if isinstance(caller, Caller):
+        language = caller.language
+        caller.plain = caller.plain or exc.plain
     return ConnexionResponse(
         status_code=int(exc.status),
         mimetype="application/json",
         content_type="application/json",
-        body=dumps(exc.body(), indent_of(request.headers.get("accept"))),
+        body=dumps(translate_body(exc.body(), language), indent_of(request.headers.get("accept"))),
         headers=exc.headers(),
     )
 
@@ -63,7 +71,10 @@ def _api_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
 def _server_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     log.error("unhandled error on %s %s", request.method, request.url, exc_info=exc)
     return ConnexionResponse(
-        status_code=500, mimetype="text/plain", content_type="text/plain", body=b"Server Error"
+        status_code=500,
+        mimetype="application/json",
+        content_type="application/json",
+        body=b"Server Error",
     )
 
 
@@ -168,11 +179,13 @@ def create_app(
         version=str(spec["info"]["version"]),
         user_throttle=throttles[0],
         anon_throttle=throttles[1],
+        operations=Operations(spec, handlers, answers),
         # Checking answers against the spec is connexion's job: then it validates and calls
         # the handlers too. Otherwise the pipeline calls them itself, a lot faster.
-        operations=None if settings.validate_responses else Operations(spec, handlers, answers),
+        via_connexion=settings.validate_responses,
         passthrough=(f"{API_BASE}/openapi.json", f"{API_BASE}/ui"),
     )
+    asgi = SiteRoot(asgi, location=f"{API_BASE}/ui/")
     if settings.cors_origins:
         asgi = _ApiOnly(
             asgi,

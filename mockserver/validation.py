@@ -1,20 +1,34 @@
-"""Request validation against the spec, answering in the real API's error shapes.
+"""Request validation against the spec, as lenient and in the words real deployments are.
 
-:class:`ParameterRules` and :class:`JsonBodyRules` hold one operation's rules, compiled from
-the spec once; the pipeline (:mod:`mockserver.dispatch`) runs them for the task API, and
-connexion runs them through the validators this module plugs into its ``validator_map`` (the
-control API). They raise :mod:`mockserver.errors` instead of problem+json, with the messages
-and status codes real deployments use:
+:class:`ParameterRules` and :class:`BodyRules` hold one operation's rules, compiled from the
+spec once; the pipeline (:mod:`mockserver.dispatch`) runs them for the task API, and connexion
+runs :class:`ParameterRules` through the validators this module plugs into its
+``validator_map`` (the control API). They raise :mod:`mockserver.errors` instead of
+problem+json, with the messages and status codes real deployments use.
 
-- a parameter with ``x-invalid`` in the spec gets that status and detail (``task_id`` 403,
-  ``page`` 404, ``order_by`` and ``last`` 412);
+Parameters, after the datacenter and the permission were checked:
+
+- a value is read as Django reads it: a boolean is false for ``f``, ``F``, ``false``,
+  ``False``, ``FALSE`` and ``0`` and true for any other non-empty value; a date is Django's
+  ``parse_date`` (``2026-1-5`` is fine); an integer is Python's ``int()``;
+- a parameter with ``x-invalid`` in the spec gets that status and detail (``page`` 404,
+  ``order_by`` and ``last`` 412);
 - any other invalid parameter is reported with every other one as ``{"name": ["message"]}``
-  (400), in Django's wording;
+  (400), in Django's wording; ``x-requires`` (``object_name`` needs ``object_type``) is checked
+  only when no field has an error, as the real form's ``validate()`` runs only then;
 - a parameter with ``x-only-with`` is ignored, and so not checked, unless the parameter it
   names is given (the task log's filters need ``page``);
-- path parameters are checked first, then field errors, then the ``x-invalid`` ones from the
-  highest status down (real deployments check permissions, then the filter form, then
-  ``order_by``, then the page).
+- field errors come first, then the ``x-invalid`` ones from the highest status down (real
+  deployments run the filter form, then read ``order_by``, then the page).
+
+Bodies of the task API (:class:`BodyRules`), by the request body's rules in the spec:
+
+- ``x-ignore-unreadable`` (cancel, delete): a body that is not JSON, not JSON content or not an
+  object counts as ``{}``, as the real ``request_data`` swallows it; fields are read as the
+  real serializer reads them (``{"force": "no"}`` is true);
+- otherwise (login): a body in another media type is 415, one that does not parse 400
+  ``JSON parse error - ...``, and the fields are Django REST framework's: a missing, ``null``
+  or empty string field "is required", any other value is read as text.
 
 The parameters, converted to Python values, go to the handlers (through connexion, in the
 request scope under :data:`PARAMS_KEY`).
@@ -37,18 +51,22 @@ from starlette.datastructures import Headers
 from starlette.requests import Request as StarletteRequest
 from starlette.types import Receive, Scope
 
-from mockserver.errors import ApiError, FieldErrors
+from mockserver.errors import (
+    ApiError,
+    FieldErrors,
+    LoginFailed,
+    ParseError,
+    UnsupportedMediaType,
+)
 
 PARAMS_KEY = "esdc.params"
 
+#: How Django REST framework 2 spells booleans (``api/fields.py``); anything else is
+#: ``bool(value)``.
 TRUE_VALUES = frozenset({"t", "T", "true", "True", "TRUE", "1"})
 FALSE_VALUES = frozenset({"f", "F", "false", "False", "FALSE", "0"})
-
-
-class ParseError(ApiError):
-    """A body that is not JSON (or not UTF-8)."""
-
-    status = HTTPStatus.BAD_REQUEST
+REQUIRED = "This field is required."
+_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
 
 
 class SpecError(ApiError):
@@ -63,15 +81,56 @@ class Invalid(ValueError):
     """A value that does not fit its schema; the message is what the user reads."""
 
 
+def boolean_value(value: Any) -> bool:
+    """A value as Django REST framework's ``BooleanField`` reads it: its true and false
+    spellings, then plain truth (``"no"`` is true). Real deployments fail on a list or an
+    object (``x-known-defects``: ``force-not-a-scalar``); it reads as false here."""
+    if isinstance(value, list | dict):
+        return False
+    if value is True or value is False:
+        return value
+    if isinstance(value, str):
+        if value in TRUE_VALUES:
+            return True
+        if value in FALSE_VALUES:
+            return False
+    return bool(value)
+
+
+def parse_date(value: str) -> date | None:
+    """Django's ``parse_date``: ``YYYY-M-D`` with one- or two-digit month and day, or
+    ``None``."""
+    found = _DATE.match(value)
+    if found is None:
+        return None
+    try:
+        return date(*(int(part) for part in found.groups()))
+    except ValueError:
+        return None
+
+
+def as_text(value: Any) -> str:
+    """A JSON value as Python 2's ``unicode()`` writes it (``True``, ``5``, ``1.5``)."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return str(value)
+
+
 def _message(error: ValidationError, value: Any) -> str:
     if error.validator == "enum":
         return f"Select a valid choice. {value} is not one of the available choices."
     if error.validator == "maxLength":
-        return f"Ensure this field has no more than {error.validator_value} characters."
+        limit = error.validator_value
+        return (
+            f"Ensure this value has at most {limit} character{'' if limit == 1 else 's'} "
+            f"(it has {len(value)})."
+        )
     if error.validator == "minLength":
-        return "This field may not be blank."
+        return REQUIRED
     if error.validator == "format" and error.validator_value == "date":
-        return "Date has wrong format. Use one of these formats instead: YYYY[-MM[-DD]]."
+        return "Date has wrong format. Use one of these formats instead: YYYY[-MM[-DD]]"
     if error.validator == "type" and error.validator_value == "boolean":
         return "Must be a valid boolean."
     if error.validator == "type" and error.validator_value == "string":
@@ -79,18 +138,12 @@ def _message(error: ValidationError, value: Any) -> str:
     if error.validator == "type" and error.validator_value == "integer":
         return "A valid integer is required."
     if error.validator == "required":
-        return "This field is required."
+        return REQUIRED
     return "Enter a valid value."
 
 
 def _is_date(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) is not None
+    return not isinstance(value, str) or parse_date(value) is not None
 
 
 _FORMATS = FormatChecker()
@@ -102,16 +155,15 @@ def convert(raw: str, schema: dict[str, Any]) -> Any:
     """Turn a query or path string into the schema's type, or raise :class:`Invalid`."""
     kind = schema.get("type")
     if kind == "integer":
+        # Python 2's int(): surrounding whitespace and a sign, but no "1_000"
         try:
-            return int(raw.strip())
+            if "_" in raw:
+                raise ValueError(raw)
+            return int(raw)
         except ValueError:
             raise Invalid("A valid integer is required.") from None
     if kind == "boolean":
-        if raw in TRUE_VALUES:
-            return True
-        if raw in FALSE_VALUES:
-            return False
-        raise Invalid("Must be a valid boolean.")
+        return boolean_value(raw)
     return raw
 
 
@@ -143,7 +195,11 @@ class ParameterRules:
         ]
 
     def validate(self, path_params: Mapping[str, str], query: Mapping[str, str]) -> dict[str, Any]:
-        """The parameters converted to Python values, or raise the error the API answers."""
+        """The parameters converted to Python values, or raise the error the API answers.
+
+        A repeated query parameter counts with its last value, as Django's ``QueryDict.get``
+        reads it (``query`` is such a mapping).
+        """
         values: dict[str, Any] = {}
         field_errors: dict[str, list[str]] = {}
         prescribed: list[tuple[int, int, SpecError]] = []
@@ -166,12 +222,13 @@ class ParameterRules:
                     prescribed.append((rank, -answer["status"], SpecError(**answer)))
                 continue
             values[name] = value
-        for param in self.query:
-            needed = param.get("x-requires")
-            if needed and values.get(param["name"]) and not values.get(needed):
-                field_errors.setdefault(needed, []).append(
-                    f"{needed} attribute is required when filtering by {param['name']}."
-                )
+        if not field_errors:
+            for param in self.query:
+                needed = param.get("x-requires")
+                if needed and values.get(param["name"]) and not values.get(needed):
+                    field_errors[needed] = [
+                        f"{needed} attribute is required when filtering by {param['name']}."
+                    ]
         prescribed.sort(key=lambda item: item[:2])
         if prescribed and prescribed[0][0] == 0:
             raise prescribed[0][2]
@@ -182,8 +239,86 @@ class ParameterRules:
         return values
 
 
+def is_json(content_type: str | None) -> bool:
+    """Whether a ``Content-Type`` is one the JSON parser takes (wildcards included)."""
+    main, _, sub = (content_type or "").split(";")[0].strip().lower().partition("/")
+    return main in ("application", "*") and sub in ("json", "*")
+
+
+def parse_json(raw: bytes) -> Any:
+    """The body's JSON value, or raise :class:`ParseError` with the real message."""
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"JSON parse error - the body is not UTF-8: {exc.reason}") from None
+    except ValueError as exc:
+        raise ParseError(f"JSON parse error - {exc}") from None
+
+
+class BodyRules:
+    """The JSON request body of one operation, read as real deployments read it.
+
+    :param request_body: the operation's ``requestBody``, resolved.
+    """
+
+    def __init__(self, request_body: dict[str, Any]) -> None:
+        content = request_body.get("content", {})
+        self.schema: dict[str, Any] = content.get("application/json", {}).get("schema", {})
+        self.lenient = bool(request_body.get("x-ignore-unreadable"))
+        self.properties: dict[str, Any] = self.schema.get("properties", {})
+        self.required = frozenset(self.schema.get("required", ()))
+
+    def read(self, content_type: str | None, raw: bytes) -> dict[str, Any]:
+        """The body's fields, read and checked; raise the error the API answers."""
+        return self._lenient(content_type, raw) if self.lenient else self._strict(content_type, raw)
+
+    def _lenient(self, content_type: str | None, raw: bytes) -> dict[str, Any]:
+        body: Any = {}
+        if raw and is_json(content_type):
+            try:
+                body = parse_json(raw)
+            except ParseError:
+                body = {}
+        if not isinstance(body, dict):  # x-known-defects: body-not-an-object
+            body = {}
+        fields: dict[str, Any] = {}
+        for name, prop in self.properties.items():
+            if name in body:
+                value = body[name]
+                if prop.get("type") == "boolean":
+                    value = boolean_value(value)
+                elif prop.get("type") == "string" and value is not None:
+                    value = as_text(value)
+                fields[name] = value
+        return fields
+
+    def _strict(self, content_type: str | None, raw: bytes) -> dict[str, Any]:
+        body: Any = {}
+        if raw:
+            if not is_json(content_type):
+                raise UnsupportedMediaType(content_type or "")
+            body = parse_json(raw)
+        if not isinstance(body, dict):  # x-known-defects: body-not-an-object
+            raise LoginFailed("Invalid data")
+        fields: dict[str, Any] = {}
+        errors: dict[str, list[str]] = {}
+        for name, prop in self.properties.items():
+            value = body.get(name)
+            if prop.get("type") == "string":
+                value = as_text(value)
+            if name in self.required and value in ("", None):
+                errors[name] = [REQUIRED]
+            elif name in body:
+                fields[name] = value
+        if errors:
+            raise LoginFailed(errors)
+        return fields
+
+
 class JsonBodyRules:
-    """A JSON request body: parse errors and field errors in the real API's shapes.
+    """A JSON request body as connexion hands it over (the control API; the task API's bodies
+    arrive read by :class:`BodyRules` already): parse errors and field errors in the real API's
+    shapes.
 
     A schema with ``x-errors-under-detail`` (the login form) reports its field errors under
     ``detail``, as Danube Cloud's login view does.
@@ -213,14 +348,7 @@ class JsonBodyRules:
     @staticmethod
     def parse(raw: bytes) -> Any:
         """The body's JSON value, ``None`` for an empty body, or raise :class:`ParseError`."""
-        if not raw.strip():
-            return None
-        try:
-            return json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise ParseError(f"JSON parse error - the body is not UTF-8: {exc.reason}") from None
-        except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from None
+        return None if not raw.strip() else parse_json(raw)
 
     def accept(self, raw: bytes) -> Any:
         """Parse and validate a body that was read whole; return its value."""
@@ -260,7 +388,7 @@ class JsonBodyRules:
 
     def _field_errors(self, errors: dict[str, list[str]]) -> ApiError:
         if self.schema.get("x-errors-under-detail"):
-            return _DetailFieldErrors(errors)
+            return LoginFailed(errors)
         return FieldErrors(errors)
 
 
@@ -294,11 +422,6 @@ class EsdcJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
     def _validate(self, body: Any) -> Any:
         self.rules.validate(body)
         return None
-
-
-class _DetailFieldErrors(FieldErrors):
-    def body(self) -> Any:
-        return {"detail": self.errors}
 
 
 VALIDATOR_MAP = {

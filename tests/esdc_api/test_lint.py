@@ -22,7 +22,7 @@ def test_lint_passes_on_the_projects_spec(runner: CliRunner) -> None:
 
     assert result.exit_code == 0, result.output
     assert "openapi.yaml: no errors (" in result.output
-    assert "11 operations" in result.output
+    assert "21 operations" in result.output
 
 
 def test_lint_passes_on_the_projects_spec_as_a_command() -> None:
@@ -276,6 +276,22 @@ DEFECTS = [
         "openapi/examples/accounts.yaml#: [ref]",
         "cannot read the file",
     ),
+    Defect(
+        "allow-missing-a-method",
+        "paths/task-details.yaml",
+        "x-allow: [GET, OPTIONS, DELETE]",
+        "x-allow: [GET, OPTIONS]",
+        "openapi/paths/task-details.yaml#/x-allow: [x-allow]",
+        "must list DELETE, GET, OPTIONS once each",
+    ),
+    Defect(
+        "empty-view-name",
+        "paths/task-done.yaml",
+        "x-view-name: Task Done",
+        "x-view-name: ''",
+        "openapi/paths/task-done.yaml#/x-view-name: [x-view-name]",
+        "must be the view's name",
+    ),
 ]
 
 
@@ -307,7 +323,7 @@ def test_lint_prints_one_line_per_problem_then_a_summary(
         "(schema openapi/schemas/task.yaml#/TaskState/enum)"
     )
     assert re.fullmatch(
-        r"openapi/openapi\.yaml: 1 error in 1 file \(24 files, 11 operations, \d+ examples\)",
+        r"openapi/openapi\.yaml: 1 error in 1 file \(24 files, 21 operations, \d+ examples\)",
         summary,
     )
 

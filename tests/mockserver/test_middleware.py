@@ -431,3 +431,27 @@ def test_throttled_options_and_throttled_anonymous_logins_carry_es_headers() -> 
     assert es_headers(logins[-1]) == {"es_version": "4.6", "es_username": ""}
     assert es_headers(logins[0]) == {}  # n=361: a refused login is built without the request
     assert logins[0].headers["allow"] == "POST, OPTIONS"
+
+
+@pytest.mark.parametrize("query", ["?format=json", "?format=api"])
+def test_a_format_query_parameter_changes_nothing(live_server: LiveServer, query: str) -> None:
+    """n=53, 54 (F13): real deployments negotiate by the Accept header only."""
+    with live_server.client("alice") as client:
+        plain = client.get("/api/task/")
+        formatted = client.get(f"/api/task/{query}")
+    assert (formatted.status_code, formatted.json()) == (200, plain.json())
+    assert formatted.headers["content-type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "task_id",
+    [
+        "9" * 40 + "e3d1-c0ffee05-1234-4abc-8def",  # n=89: 68 characters, alice's as owner
+        "0" * 40 + "3e3d1-e7a05c3b-9d42-4b6e-a1c8",  # n=97: 70 characters
+    ],
+)
+def test_a_task_id_over_64_characters_is_well_formed(live_server: LiveServer, task_id: str) -> None:
+    """n=89, 97 (F21): no length limit; the id passes the permission and names no task."""
+    with live_server.client("alice") as client:
+        response = client.get(f"/api/task/{task_id}/")
+    assert (response.status_code, response.json()) == (404, {"detail": "Task does not exist"})

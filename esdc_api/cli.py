@@ -21,6 +21,25 @@ from esdc_api.errors import ExternalToolError, SpecError, SpecNotFound
 EXIT_PROBLEMS = 1
 
 
+class Moment(click.ParamType):  # type: ignore[type-arg]
+    """An ISO 8601 moment: ``2026-12-01T10:14:26.041843+00:00``, ``2026-12-01T10:14:26Z``,
+    ``2026-12-01``."""
+
+    name = "MOMENT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from datetime import datetime
+
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(
+                f"{value!r} is not an ISO 8601 moment, such as 2026-12-01T10:14:26Z", param, ctx
+            )
+
+
 class SpecPath(click.Path):
     """A spec file; defaults to ``$ESDC_SPEC`` or the project's ``openapi/openapi.yaml``."""
 
@@ -119,21 +138,33 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     "the demo world is built into it.",
 )
 @click.option(
-    "--seed", default=0, show_default=True, type=int, help="Seed of the demo world and of new ids."
+    "--world",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="A world file (YAML or JSON, ours or an export of a real deployment's stores) to "
+    "start with instead of the demo world [default: the demo world, "
+    "mockserver/worlds/demo.yaml].",
+)
+@click.option(
+    "--seed",
+    default=None,
+    type=int,
+    help="Seed of the world's made-up history and of new ids [default: the world's, 0].",
 )
 @click.option(
     "--history",
-    default=400,
-    show_default=True,
+    default=None,
     type=click.IntRange(0, 2_000_000),
-    help="Finished tasks in the demo world's day of history (two log entries each).",
+    help="Finished tasks in the world's made-up history (two log entries each) "
+    "[default: the world's; 400 in the demo world].",
 )
 @click.option(
     "--at",
     "start",
-    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"]),
+    type=Moment(),
     default=None,
-    help="Start the clock at this time (UTC unless an offset is given) instead of now.",
+    help="Start the clock at this ISO 8601 moment (UTC unless an offset is given) instead of "
+    "the world's own moment or now.",
 )
 @click.option(
     "--scale",
@@ -194,13 +225,16 @@ def serve(**options: Any) -> None:
 
     if options["docs_dir"] is None and DEFAULT_OUTPUT.is_dir():
         options["docs_dir"] = DEFAULT_OUTPUT
+    from mockserver.store import StoreError
+    from mockserver.worlds.document import WorldError
+
     start = options.pop("start")
     if start is not None and start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
     options["cors_origins"] = tuple(o for o in options["cors_origins"] if o)
     try:
         run(Settings(start=start, **options))
-    except SpecError as exc:
+    except (SpecError, WorldError, StoreError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
@@ -360,6 +394,164 @@ def docs(output: Path | None, spec_path: Path | None, quiet: bool) -> None:
     except (SphinxError, SpecError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {index}", err=True)
+
+
+#: The exit status of ``esdc-api replay`` when an exchange differs (2 is a usage error).
+EXIT_DIFFERS = 1
+#: The exit status of ``esdc-api replay`` when the server failed it (unreachable, control refused).
+EXIT_TARGET_FAILED = 3
+
+
+class TargetFailed(click.ClickException):
+    """The replay's server could not be reached, or refused a step of the replay."""
+
+    exit_code = EXIT_TARGET_FAILED
+
+
+@cli.command()
+@click.argument("transcript", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("url", required=False)
+@click.option(
+    "--world",
+    "world_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The world the transcript was recorded in: an export of a deployment's stores "
+    "(world.json) or a world file of ours (YAML or JSON).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Also write every exchange's verdict, differences and, where it is not identical, "
+    "our answer, as JSON.",
+)
+@click.option(
+    "--rewrite-host",
+    is_flag=True,
+    help="Send URL's host instead of the recorded Host header, and expect it in absolute URLs "
+    "(Location, the log's paging links). For a deployment that refuses the recorded host.",
+)
+@click.option(
+    "--no-verify",
+    "insecure",
+    is_flag=True,
+    help="Do not check URL's TLS certificate (appliances often have a self-signed one).",
+)
+@click.option(
+    "--loaded",
+    is_flag=True,
+    help="The reference server at URL already holds the world, as 'esdc-api serve --world "
+    "WORLD --at SEEDED_AT --scale 0' starts it: do not load it again.",
+)
+@click.option("--spec", "spec_path", type=SpecPath(), default=None, help="The spec's root file.")
+@click.option("-v", "--verbose", is_flag=True, help="Print each exchange's verdict as it comes.")
+def replay(
+    transcript: Path,
+    url: str | None,
+    world_path: Path,
+    json_path: Path | None,
+    rewrite_host: bool,
+    loaded: bool,
+    insecure: bool,
+    spec_path: Path | None,
+    verbose: bool,
+) -> None:
+    """Replay a recording of a real deployment against a server and compare the answers.
+
+    \b
+    TRANSCRIPT  recorded exchanges, one JSON object a line; Danube Cloud 4.6's are
+                ../shared/reference/real-4.6/transcript.jsonl (its README.md says how they
+                were recorded), with the world --world ../shared/reference/real-4.6/world.json
+    URL         the server (http://127.0.0.1:8000; a trailing /api is dropped). Without it,
+                the reference server runs in-process with the world loaded.
+
+    Each request goes out as recorded (its request target byte for byte, its headers with the
+    recorded Host, its body) with the credentials its placeholders name: a user's API key from
+    the world, or the token the server gave at the login the placeholder names. A server with
+    a control API (esdc-api serve) is driven through it: the world is loaded, the clock frozen
+    and moved to each exchange's recorded moment, the throttle cleared where the recording
+    cleared it, the worker started and messages published when the recording did. A server
+    without one (a real deployment, which must hold the same world) gets the requests at their
+    recorded pace; the exchanges whose answers depend on the clock, the throttle or the
+    workers are then named, and not counted against it.
+
+    \b
+    Compared: the status; the body as JSON (byte for byte when the recorded one is not JSON),
+    arrays the spec marks x-unordered as multisets; the headers es_version, es_username,
+    es_dc, es_task_response, Allow, Content-Type, Location, Retry-After, Vary,
+    Content-Language and any Access-Control-*. Normalized first, and nothing else: times
+    after the world's seed in bodies, login tokens, and the throttle's wait ("Expected
+    available in N.0 seconds." and Retry-After, which may differ by a second).
+
+    \b
+    Each exchange is identical; declared (the recorded answer is a known defect of that
+    version and ours is what the spec prescribes, or the spec's x-deviations allow every
+    difference); or differing.
+
+    \b
+    Exit status: 0 nothing differs, 1 an exchange differs, 2 a usage error (a missing or
+    unreadable transcript or world), 3 the server failed the replay.
+    """
+    from esdc_api import spec as spec_module
+    from esdc_api.replay import (
+        ReplayError,
+        Target,
+        TargetError,
+        TranscriptError,
+        WorldError,
+        load_transcript,
+        load_world,
+        seed_moment,
+    )
+    from esdc_api.replay import replay as run_replay
+
+    try:
+        exchanges = load_transcript(transcript)
+    except TranscriptError as exc:
+        raise click.BadParameter(str(exc), param_hint="TRANSCRIPT") from exc
+    try:
+        world = load_world(world_path)
+        at = seed_moment(world)
+    except WorldError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--world'") from exc
+    try:
+        spec = spec_module.load_spec(spec_path)
+    except SpecError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    def progress(result: Any) -> None:
+        exchange = result.exchange
+        click.echo(f"n={exchange.n} {result.verdict} {exchange.note}", err=True)
+
+    try:
+        if url:
+            target = Target.url(
+                url, rewrite_host=rewrite_host, world_loaded=loaded, verify=not insecure
+            )
+        else:
+            target = Target.reference(world, at)
+    except TargetError as exc:
+        if url:
+            raise click.BadParameter(str(exc), param_hint="URL") from exc
+        raise TargetFailed(str(exc)) from exc
+    try:
+        report = run_replay(
+            exchanges, world, target, spec,
+            transcript=str(transcript), progress=progress if verbose else None,
+        )  # fmt: skip
+    except WorldError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--world'") from exc
+    except TargetError as exc:
+        raise TargetFailed(str(exc)) from exc
+    except ReplayError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(report.table(), nl=False)
+    if json_path is not None:
+        report.write_json(json_path)
+        click.echo(f"wrote {json_path}", err=True)
+    if report.failed:
+        raise SystemExit(EXIT_DIFFERS)
 
 
 def main() -> None:

@@ -30,7 +30,6 @@ from esdc_api.spec import CONTROL_SPEC_ROOT, load_spec
 from mockserver.answers import AnswerCache
 from mockserver.clock import ControlledClock
 from mockserver.control import Control
-from mockserver.demo_data import populate
 from mockserver.deployment import Deployment
 from mockserver.dispatch import Caller, Operations, connexion_views
 from mockserver.errors import ApiError
@@ -44,6 +43,8 @@ from mockserver.settings import Settings
 from mockserver.store import Store
 from mockserver.throttle import Throttle
 from mockserver.validation import VALIDATOR_MAP
+from mockserver.worlds import DEMO_WORLD
+from mockserver.worlds.install import install, read_world
 
 API_BASE = "/api"
 CONTROL_BASE = "/control"
@@ -103,16 +104,22 @@ class ReferenceServer:
 
 
 def build_deployment(settings: Settings) -> tuple[Deployment, ControlledClock]:
-    """The deployment the settings describe, with the demo world if the store is empty."""
-    clock = ControlledClock(settings.start or datetime.now(UTC), scale=settings.scale)
+    """The deployment the settings describe: the world file's (the demo world by default) if
+    the store is empty."""
     store = Store(settings.db)
     if store.dcs():
         # A reused file keeps its tasks at their absolute times: those running when the server
         # stopped have ended since, and log their end on the first call. New ids must not
         # repeat the previous run's, so they are not seeded.
+        clock = ControlledClock(settings.start or datetime.now(UTC), scale=settings.scale)
         return Deployment(store, clock, rng=Random()), clock
-    populate(store, clock.now(), seed=settings.seed, tasks=settings.history)
-    return Deployment(store, clock, rng=Random(settings.seed)), clock
+    base = settings.start or datetime.now(UTC)
+    world = read_world(settings.world or DEMO_WORLD, base)
+    start = settings.start or world.at or base
+    clock = ControlledClock(start, scale=settings.scale)
+    install(store, world, clock.now(), history_tasks=settings.history, seed=settings.seed)
+    seed = world.history.seed if settings.seed is None else settings.seed
+    return Deployment(store, clock, rng=Random(seed)), clock
 
 
 def create_app(
@@ -129,7 +136,7 @@ def create_app(
     spec = {**spec, "paths": dict(sorted(spec["paths"].items(), key=lambda item: "{" in item[0]))}
     deployment, clock = build_deployment(settings)
     handlers = Handlers(deployment)
-    control = Control(deployment, clock, seed=settings.seed, history=settings.history)
+    control = Control(deployment, clock, settings=settings)
 
     middlewares: list[Any] = [
         ServerErrorMiddleware,
@@ -168,10 +175,10 @@ def create_app(
         else None
     )
     throttles = (
-        (Throttle(Rate.parse(settings.user_rate)), Throttle(Rate.parse(settings.anon_rate)))
-        if settings.throttle
-        else (None, None)
+        Throttle(Rate.parse(settings.user_rate), enabled=settings.throttle),
+        Throttle(Rate.parse(settings.anon_rate), enabled=settings.throttle),
     )
+    control.throttles = throttles
     asgi: ASGIApp = ApiPipeline(
         app,
         deployment=deployment,

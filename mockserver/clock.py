@@ -81,6 +81,21 @@ class ControlledClock:
             self._reanchor(self._now_locked() + timedelta(seconds=seconds))
             return self._anchor_time
 
+    def set(self, moment: datetime, *, allow_backwards: bool = False) -> datetime:
+        """Show ``moment`` from now on (at the same speed). Moving back is refused unless
+        ``allow_backwards`` (a new world starts over at an earlier moment)."""
+        if moment.tzinfo is None:
+            raise ValueError(f"the clock needs an aware datetime, got {moment!r}")
+        with self._lock:
+            if moment < self._now_locked() and not allow_backwards:
+                raise ValueError(f"the clock only moves forward; {moment.isoformat()} is past")
+            self._reanchor(moment)
+            return moment
+
+    def real_seconds(self, seconds: float) -> float:
+        """How long ``seconds`` on this clock take in real time (0 when it is frozen)."""
+        return 0.0 if self._scale == 0 else seconds / self._scale
+
     def set_scale(self, scale: float) -> None:
         """Run at ``scale`` times real speed from now on; 0 freezes the clock."""
         scale = _check_scale(scale)

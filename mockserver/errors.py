@@ -4,6 +4,7 @@
 
     ApiError                      an answer in the real API's error shape
     ├── AuthenticationFailed      403, bad or missing credentials
+    │   └── InactiveUser          "You do not have permission to perform this action."
     ├── PermissionDenied          403 "Permission denied"
     │   └── NotPermitted          "You do not have permission to perform this action."
     ├── NotFound                  404
@@ -15,9 +16,12 @@
     ├── NotAcceptable             406 "Could not satisfy the request Accept header."
     ├── CannotCancel              406 "Task cannot be canceled"
     ├── UnsafeDelete              406 "Safe task deletion is not implemented"
+    ├── UnknownError              406 "Unknown error" (deleting a system task)
     ├── PreconditionFailed        412 (bad order_by, bad last)
     ├── UnsupportedMediaType      415 'Unsupported media type "x" in request.'
     ├── ParseError                400 "JSON parse error - ..."
+    ├── ServiceUnavailable        503 "System update in progress" (non-staff users)
+    ├── ResultBackendFailed       504, 502 or 500 from Celery's result backend
     ├── FieldErrors               400 {"field": ["message", ...]}
     ├── LoginFailed               400 {"detail": ...}, without the es_* headers
     └── Throttled                 429 with Retry-After
@@ -65,6 +69,12 @@ class ApiError(Exception):
 class AuthenticationFailed(ApiError):
     status = HTTPStatus.FORBIDDEN
     detail = "Authentication credentials were not provided."
+
+
+class InactiveUser(AuthenticationFailed):
+    """An inactive account's API key: real deployments refuse it in the permission check."""
+
+    detail = "You do not have permission to perform this action."
 
 
 class PermissionDenied(ApiError):
@@ -121,6 +131,11 @@ class UnsafeDelete(ApiError):
     detail = "Safe task deletion is not implemented"
 
 
+class UnknownError(ApiError):
+    status = HTTPStatus.NOT_ACCEPTABLE
+    detail = "Unknown error"
+
+
 class PreconditionFailed(ApiError):
     status = HTTPStatus.PRECONDITION_FAILED
 
@@ -140,6 +155,27 @@ class ParseError(ApiError):
     """A body that is not JSON (or not UTF-8)."""
 
     status = HTTPStatus.BAD_REQUEST
+class ServiceUnavailable(ApiError):
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    detail = "System update in progress"
+
+
+class ResultBackendFailed(ApiError):
+    """Celery's result backend failed while a task's state was read: the exception's class and
+    text, with 504 for a timeout, 502 for a lost connection and 500 otherwise."""
+
+    ANSWERS = {
+        "timeout": (HTTPStatus.GATEWAY_TIMEOUT, "TimeoutError: The operation timed out."),
+        "unreachable": (
+            HTTPStatus.BAD_GATEWAY,
+            "ConnectionError: Error 111 connecting to 127.0.0.1:6379. Connection refused.",
+        ),
+        "error": (HTTPStatus.INTERNAL_SERVER_ERROR, "ResponseError: the result backend failed"),
+    }
+
+    def __init__(self, kind: str) -> None:
+        self.status, detail = self.ANSWERS[kind]
+        super().__init__(detail)
 
 
 class FieldErrors(ApiError):

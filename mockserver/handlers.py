@@ -4,6 +4,7 @@ shapes the answer. The pipeline calls them by the spec's operationIds, each with
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from http import HTTPStatus
 from typing import Any
@@ -12,6 +13,7 @@ from urllib.parse import parse_qs, urlencode
 from starlette.responses import Response
 
 from mockserver.accounts import Dc, User
+from mockserver.clock import ControlledClock
 from mockserver.deployment import Deployment
 from mockserver.dispatch import Call, Caller
 from mockserver.errors import AuthenticationFailed, DummyTask, LoginFailed, PreconditionFailed
@@ -97,9 +99,18 @@ class Handlers:
     async def taskCancel(self, call: Call) -> Response:
         user, dc, _caller = self._context(call)
         task_id = call.path_params["task_id"]
-        return self._status(
-            call, self.deployment.task_cancel(user, dc, task_id, force=_force(call.body))
-        )
+        answer_at = self.deployment.task_cancel(user, dc, task_id, force=_force(call.body))
+        # Real deployments sleep a second before they read the task's state back: here a
+        # second of the server's clock (none when it is frozen: the state is read a second on).
+        now = self.deployment.now()
+        wait = (answer_at - now).total_seconds()
+        clock = self.deployment.clock
+        real = clock.real_seconds(wait) if isinstance(clock, ControlledClock) else wait
+        if real > 0:
+            await asyncio.sleep(min(real, 1.0))
+        self.deployment.settle()
+        moment = max(self.deployment.now(), answer_at)
+        return self._status(call, self.deployment.status_at(task_id, moment))
 
     # -- the task log ---------------------------------------------------------------------
 
@@ -191,7 +202,7 @@ class Handlers:
             HTTPStatus.OK,
             {
                 "token": token.key,
-                "expires": token.expires_at().isoformat(),
+                "expires": self.deployment.token_expires(token).isoformat(),
                 "detail": "Welcome to Danube Cloud API.",
             },
         )

@@ -49,13 +49,27 @@ class TaskId:
     group: TaskGroup
     dc: int
     suffix: str  # "-xxxxxxxx-xxxx-xxxx-xxxx"
+    #: The prefix's numbers as written: real deployments compare them as strings, so
+    #: ``09e9d1-...`` was not created by user 9 (but its owner is 9).
+    creator_text: str = ""
+    owner_text: str = ""
+    dc_text: str = ""
 
     def __str__(self) -> str:
-        return f"{self.creator}{self.type}{self.owner}{self.group}{self.dc}{self.suffix}"
+        creator = self.creator_text or str(self.creator)
+        owner = self.owner_text or str(self.owner)
+        dc = self.dc_text or str(self.dc)
+        return f"{creator}{self.type}{owner}{self.group}{dc}{self.suffix}"
 
     @property
     def is_dummy(self) -> bool:
-        return self.suffix[1:9] == dummy_group(self.creator)
+        return self.suffix[1:9] == dummy_group(self.creator_text or str(self.creator))
+
+    def created_by(self, user_id: int) -> bool:
+        return (self.creator_text or str(self.creator)) == str(user_id)
+
+    def owned_by(self, user_id: int) -> bool:
+        return (self.owner_text or str(self.owner)) == str(user_id)
 
     @property
     def log_type(self) -> int:
@@ -63,7 +77,9 @@ class TaskId:
         return _GROUPS.index(self.group) * 100 + _TYPES.index(self.type)
 
 
-def dummy_group(user_id: int) -> str:
+def dummy_group(user_id: int | str) -> str:
+    """The dummy id's first group: the last 8 hex digits of the MD5 of the creator's id as
+    the id writes it."""
     return hashlib.md5(str(user_id).encode()).hexdigest()[-8:]
 
 
@@ -92,6 +108,9 @@ def parse(task_id: str) -> TaskId | None:
         group=TaskGroup(group_letter),
         dc=int(dc),
         suffix=task_id[len(parts[0]) :],
+        creator_text=creator,
+        owner_text=owner,
+        dc_text=dc,
     )
 
 
@@ -110,4 +129,4 @@ def new_task_id(
     suffix = "-" + str(raw)[:23]
     if dummy:
         suffix = "-" + dummy_group(creator) + suffix[9:]
-    return TaskId(creator, type, owner, group, dc, suffix)
+    return TaskId(creator, type, owner, group, dc, suffix, str(creator), str(owner), str(dc))

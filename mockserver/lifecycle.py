@@ -1,15 +1,23 @@
-"""The task state machine: PENDING, STARTED, then SUCCESS or FAILURE, or REVOKED if cancelled.
+"""A task as Danube Cloud's result backend holds it, and what the status endpoints read of it.
 
-A task's state is not stored; it is read off the clock from the times the task was given
-when it was created (when a worker picks it up, when it ends and how) and from when it was
-revoked. Results expire :data:`RESULT_EXPIRES` after the task ends, after which the task reads
-``PENDING`` again, as on real deployments.
+A task's fate is a list of :class:`Step`: the states its result backend holds from given
+moments on (``PENDING`` at creation, ``STARTED`` when a worker takes it, then ``SUCCESS``,
+``FAILURE`` or ``REVOKED`` with a result). The demo world's tasks have steps in the future and
+move through them as the clock runs; a recorded task has the one state it was recorded in.
+What ``/status/`` answers is read off the steps at a moment, as real deployments read Celery:
+
+- ``RETRY`` reads ``PENDING``, and a state that is not final shows no result;
+- a finished task whose result names a *callback* reads the callback's state (so a task that
+  had read ``STARTED`` reads ``PENDING``, then ``STARTED`` again while its callback runs);
+- a result leaves the backend when it expires (an hour after it was stored by default), after
+  which the task reads ``PENDING`` again;
+- a dict result is shown without its ``meta`` and ``json`` keys.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from http import HTTPStatus
@@ -18,11 +26,13 @@ from typing import Any
 from mockserver.ids import TaskId, TaskType
 from mockserver.ids import parse as parse_task_id
 
-#: How long a finished task's result is kept (celery's CELERY_TASK_RESULT_EXPIRES).
+#: How long a finished task's result is kept by default (CELERY_TASK_RESULT_EXPIRES).
 RESULT_EXPIRES = timedelta(seconds=3600)
 
 
 class TaskState(enum.StrEnum):
+    """The states ``/status/`` answers with."""
+
     PENDING = "PENDING"
     STARTED = "STARTED"
     SUCCESS = "SUCCESS"
@@ -50,6 +60,26 @@ HTTP_STATUS: dict[TaskState, HTTPStatus] = {
 FINAL_STATES = frozenset({TaskState.SUCCESS, TaskState.FAILURE, TaskState.REVOKED})
 
 
+class BackendState(enum.StrEnum):
+    """The states Celery's result backend holds: the shown ones and ``RETRY``."""
+
+    PENDING = "PENDING"
+    STARTED = "STARTED"
+    RETRY = "RETRY"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    REVOKED = "REVOKED"
+
+    @property
+    def shown(self) -> TaskState:
+        """What the status endpoints answer for it: a retried task reads ``PENDING``."""
+        return TaskState.PENDING if self is BackendState.RETRY else TaskState(self.value)
+
+    @property
+    def is_final(self) -> bool:
+        return self.shown.is_final
+
+
 class Outcome(enum.StrEnum):
     """How a task ends if nobody cancels it."""
 
@@ -57,39 +87,90 @@ class Outcome(enum.StrEnum):
     FAILURE = "FAILURE"
 
 
+class Queue(enum.StrEnum):
+    """The worker queue a task runs on."""
+
+    MGMT = "mgmt"
+    NODE = "node"
+
+
+#: The result of a task revoked by each reason, as the API renders Celery's TaskRevokedError.
+REVOKED_RESULTS = {reason: f"TaskRevokedError: {reason}" for reason in ("revoked", "terminated")}
+REVOKED_RESULTS["expired"] = "TaskRevokedError: expired"
+
+
 @dataclass(frozen=True)
 class TaskObject:
-    """The object a task acts on, as the task log names it."""
+    """The object a task acts on, named as when the task was logged."""
 
-    type: str  # one of the log's object types: vm, node, image, ...
+    type: str  # the log's object type: vm, node, image, ... or "" for none
     pk: str
     name: str
     alias: str = ""
 
 
+@dataclass(frozen=True)
+class Step:
+    """The result backend holds ``state`` (with ``result``) from ``at`` on."""
+
+    at: datetime
+    state: BackendState
+    result: Any = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """A task's message in its worker queue: taken at ``eta`` (at once without one), or
+    discarded if the task was revoked meanwhile or ``expires`` has passed."""
+
+    eta: datetime | None = None
+    expires: datetime | None = None
+    revoked: bool = False
+
+
+@dataclass(frozen=True)
+class Revoke:
+    """A revoke a stopped worker has not received yet."""
+
+    at: datetime
+    terminate: bool
+    signal: int
+
+
 @dataclass
 class Task:
-    """A task and its fate.
+    """A task the deployment knows.
 
-    ``ends_at`` is ``None`` for a task that runs until it is cancelled.
+    :param steps: the result backend's states, in time order; none reads ``PENDING``.
+    :param expires_at: when its result leaves the backend; ``None`` if never.
+    :param listed: whether it is in the pending task lists from its creation on ...
+    :param unlisted_at: ... until this moment (its end's log callback); ``None`` if never.
+    :param end_logged: whether its final step writes a log entry.
+    :param on_worker: whether a worker holds it, so that a cancel reaches it; a task the result
+        backend alone knows (a recorded one) changes only through its steps or a message.
+    :param cancel: ``revokes``, or ``ignored`` for a task whose cancel changes nothing.
     """
 
     id: str
     object: TaskObject
-    view: str
-    method: str
     msg: str
+    call: dict[str, Any]
     created_at: datetime
-    started_at: datetime
-    ends_at: datetime | None
-    outcome: Outcome = Outcome.SUCCESS
-    result: Any = None
-    detail: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+    expires_at: datetime | None = None
     username: str = ""
-    revoked_at: datetime | None = None
-    revoke_result: str = "terminated"
-    revoke_detail: str = ""
+    listed: bool = True
+    unlisted_at: datetime | None = None
+    end_logged: bool = True
+    final_logged: bool = False
+    queue: Queue = Queue.NODE
+    on_worker: bool = True
+    message: Message | None = None
+    callback: str | None = None
+    meta_status: int | None = None
+    cancel: str = "revokes"
+    detail: str = ""
+    pending_revoke: Revoke | None = None
 
     @cached_property
     def tid(self) -> TaskId:
@@ -103,88 +184,130 @@ class Task:
     def is_mgmt(self) -> bool:
         return self.tid.type is TaskType.MGMT
 
+    # -- the steps -------------------------------------------------------------------------
+
+    def step_at(self, moment: datetime) -> Step | None:
+        """The step the backend holds at ``moment``, or ``None`` before the first one."""
+        current = None
+        for step in self.steps:
+            if step.at > moment:
+                break
+            current = step
+        return current
+
+    def final_step(self) -> Step | None:
+        """The step the task ends with, if it ends."""
+        return next((step for step in self.steps if step.state.is_final), None)
+
     @property
     def ended_at(self) -> datetime | None:
-        """When the task ended or will end (revoked or not); ``None`` if it never ends."""
-        if self.revoked_at is not None:
-            return self.revoked_at
-        return self.ends_at
+        final = self.final_step()
+        return None if final is None else final.at
 
-    def final_state(self) -> TaskState:
-        """The state the task ends (or ended) in."""
-        if self.revoked_at is not None:
-            return TaskState.REVOKED
-        return TaskState(self.outcome.value)
+    def backend(self, moment: datetime, now: datetime | None = None) -> tuple[BackendState, Any]:
+        """The state and result the backend holds at ``moment`` (``now``, for expiry, defaults
+        to ``moment``); an expired result reads as no result: ``PENDING``."""
+        now = moment if now is None else now
+        if self.expires_at is not None and now >= self.expires_at:
+            return BackendState.PENDING, None
+        step = self.step_at(moment)
+        if step is None:
+            return BackendState.PENDING, None
+        return step.state, step.result
 
-    def is_running(self, now: datetime) -> bool:
-        """Whether the task is pending or started at ``now``."""
+    def is_listed(self, now: datetime) -> bool:
+        """Whether the task is in the pending lists at ``now``."""
+        if not self.listed or now < self.created_at:
+            return False
+        return self.unlisted_at is None or now < self.unlisted_at
+
+    def is_live(self, moment: datetime) -> bool:
+        """Whether a worker holds the task at ``moment``: it is on one and has not ended."""
         ended = self.ended_at
-        return self.created_at <= now and (ended is None or now < ended)
+        return self.on_worker and (ended is None or moment < ended)
 
-    def state(self, now: datetime) -> TaskState:
-        """The state as the status endpoint reports it at ``now``."""
-        ended = self.ended_at
-        if ended is not None and now >= ended:
-            if now >= ended + RESULT_EXPIRES:
-                return TaskState.PENDING  # the result expired: celery no longer knows it
-            return self.final_state()
-        return TaskState.PENDING if now < self.started_at else TaskState.STARTED
+    def has_started(self, moment: datetime) -> bool:
+        return any(s.state is BackendState.STARTED and s.at <= moment for s in self.steps)
 
-    def next_change(self, now: datetime) -> datetime | None:
-        """When :meth:`state` and :meth:`result_at` next change by the clock alone after
-        ``now`` (they also change when the task is revoked); ``None`` if never."""
-        if now < self.started_at:
-            return self.started_at
-        ended = self.ended_at
-        if ended is None:
-            return None
-        if now < ended:
-            return ended
-        if now < ended + RESULT_EXPIRES:
-            return ended + RESULT_EXPIRES
-        return None
+    def next_change(self, moment: datetime) -> datetime | None:
+        """When what the task shows next changes by the clock alone after ``moment``."""
+        times = [step.at for step in self.steps if step.at > moment]
+        if self.expires_at is not None and self.expires_at > moment:
+            times.append(self.expires_at)
+        if self.unlisted_at is not None and self.unlisted_at > moment:
+            times.append(self.unlisted_at)
+        return min(times, default=None)
 
-    def result_at(self, now: datetime) -> Any:
-        """The ``result`` field of the status body at ``now``."""
-        state = self.state(now)
-        if state is TaskState.REVOKED:
-            return self.revoke_result
-        if state.is_final:
-            return self.result
-        return None
+    def revoked_from(self, moment: datetime, reason: str) -> None:
+        """End the task ``REVOKED`` at ``moment``: later steps are dropped, its result expires
+        an hour later (or as the previous expiry was set apart from its end), and it leaves the
+        lists then if it logs its end."""
+        kept = [step for step in self.steps if step.at < moment and not step.state.is_final]
+        self.steps = [*kept, Step(moment, BackendState.REVOKED, REVOKED_RESULTS[reason])]
+        self.expires_at = moment + RESULT_EXPIRES
+        if self.end_logged:
+            self.unlisted_at = moment
+
+    def shifted(self, after: datetime, by: timedelta) -> Task:
+        """The task with everything it would do after ``after`` moved ``by`` later (its worker
+        was stopped that long)."""
+        steps = [replace(s, at=s.at + by) if s.at > after else s for s in self.steps]
+        moved = replace(self, steps=steps)
+        if self.expires_at is not None and self.expires_at > after and self.on_worker:
+            moved.expires_at = self.expires_at + by
+        if self.unlisted_at is not None and self.unlisted_at > after and self.end_logged:
+            moved.unlisted_at = self.unlisted_at + by
+        if self.message is not None and self.message.eta is not None and self.message.eta > after:
+            moved.message = replace(self.message, eta=self.message.eta + by)
+        return moved
+
+    # -- the log -----------------------------------------------------------------------------
 
     def start_detail(self) -> str:
-        """The ``detail`` of the entry written when the task starts: the view's parameters
-        other than the object and the action, as ``key=value`` pairs."""
-        return " ".join(
-            f"{key}={value}"
-            for key, value in self.params.items()
-            if key not in ("hostname", "name", "action")
+        """The ``detail`` of the entry written when the task is created: the view's parameters
+        other than the object and the action, as real deployments write them."""
+        return ", ".join(
+            f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}"
+            for key, value in self.call.items()
+            if key not in ("hostname", "name", "action", "view", "method", "dc")
         )
 
     def final_detail(self) -> str:
         """The ``detail`` of the log entry written when the task ends."""
-        if self.revoked_at is not None:
-            return self.revoke_detail
+        final = self.final_step()
         if self.detail:
             return self.detail
-        if isinstance(self.result, dict):
-            return str(self.result.get("detail") or self.result.get("message") or "")
+        result = None if final is None else final.result
+        if isinstance(result, dict):
+            return str(result.get("detail") or result.get("message") or "")
         return ""
+
+
+def shown_result(state: BackendState, result: Any) -> Any:
+    """The ``result`` field of a status answer for a backend state and result."""
+    if not state.is_final:
+        return None
+    if isinstance(result, dict):
+        return {key: value for key, value in result.items() if key not in ("meta", "json")}
+    return result
 
 
 @dataclass(frozen=True)
 class TaskStatus:
-    """What /status/ says about a task: the requested id, its state and result."""
+    """What /status/ says about a task: the requested id, its state, result and code."""
 
     task_id: str
     state: TaskState
     result: Any
-    #: When this answer changes by the clock alone (:meth:`Task.next_change`).
+    #: When this answer changes by the clock alone.
     changes_at: datetime | None = field(default=None, compare=False)
+    #: The code a SUCCESS answer has instead of 200 (the result's ``meta.status``), once.
+    success_code: int | None = None
 
     @property
-    def http_status(self) -> HTTPStatus:
+    def http_status(self) -> HTTPStatus | int:
+        if self.state is TaskState.SUCCESS and self.success_code:
+            return self.success_code
         return self.state.http_status
 
     @property
@@ -196,3 +319,17 @@ class TaskStatus:
     def unknown(cls, task_id: str) -> TaskStatus:
         """A well-formed id nobody knows reads as pending, as celery reports it."""
         return cls(task_id, TaskState.PENDING, None)
+
+
+def due_at(task: Task) -> datetime | None:
+    """When the deployment must next act for the task while its queue runs: write the entry of
+    its end, take its message, or deliver a revoke; ``None`` if never."""
+    times = []
+    final = task.final_step()
+    if final is not None and task.end_logged and not task.final_logged:
+        times.append(final.at)
+    if task.message is not None:
+        times.append(task.message.eta or task.created_at)
+    if task.pending_revoke is not None:
+        times.append(task.pending_revoke.at)
+    return min(times, default=None)

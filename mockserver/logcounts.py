@@ -6,7 +6,7 @@ its ten minutes and its minute (UTC, in microseconds since the epoch, as
 :mod:`mockserver.store` keeps times). Each level splits the one above into at most 10 buckets
 but the first, so that finding a bucket reads few counters at any level. A counter is
 kept per *key*, the columns the task log is filtered by (datacenter, owner, task type, status,
-object type and name), so any filter on those columns is a ``WHERE`` on the counters too.
+object type and object), so any filter on those columns is a ``WHERE`` on the counters too.
 
 - **Counting** the entries of a time window splits it as a segment tree does: whole days,
   then the whole smaller buckets at its edges, then the few entries of the partial minutes at
@@ -33,17 +33,17 @@ DAY = 24 * HOUR
 #: Bucket widths of levels 1 to 5; level 0 is one bucket for all time.
 WIDTHS = (DAY, 6 * HOUR, HOUR, 10 * MINUTE, MINUTE)
 #: Names the levels, so that a database counted another way is counted again.
-LAYOUT = "log_count levels " + ",".join(str(w // 1_000_000) for w in WIDTHS)
+LAYOUT = "log_count levels " + ",".join(str(w // 1_000_000) for w in WIDTHS) + " by object_pk"
 #: Bounds of an unbounded window, whole days either side of any time the log can hold.
 EARLIEST, LATEST = -(2**62 // DAY) * DAY, (2**62 // DAY) * DAY
 #: The columns of a counter's key; the log has the same ones, under the same names.
-KEY_COLUMNS = ("dc_id", "owner_id", "task_type", "status", "object_type", "object_name")
+KEY_COLUMNS = ("dc_id", "owner_id", "task_type", "status", "object_type", "object_pk")
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS log_count (
     level INTEGER NOT NULL, bucket INTEGER NOT NULL,
     dc_id INTEGER NOT NULL, owner_id INTEGER NOT NULL, task_type INTEGER NOT NULL,
-    status TEXT NOT NULL, object_type TEXT NOT NULL, object_name TEXT NOT NULL,
+    status TEXT NOT NULL, object_type TEXT NOT NULL, object_pk TEXT NOT NULL,
     n INTEGER NOT NULL,
     PRIMARY KEY (level, bucket, {", ".join(KEY_COLUMNS)})
 ) WITHOUT ROWID;

@@ -15,7 +15,7 @@ def banner(server: ReferenceServer, url: str) -> str:
     """What the server prints on start: where things are and how to log in."""
     settings, deployment = server.settings, server.deployment
     rows = [
-        (u.username, u.password, u.api_key or "", deployment.dc_by_id(u.current_dc).name)
+        (u.username, u.password or "", u.api_key or "", deployment.dc_by_id(u.current_dc).name)
         for u in deployment.users.values()
         if u.api_key
     ]

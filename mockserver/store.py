@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.accounts import Dc, Token, User
-from mockserver.lifecycle import Outcome, Task, TaskObject
+from mockserver.lifecycle import Task, due_at
 from mockserver.logcounts import EARLIEST, LATEST, LAYOUT, LogCounts
 from mockserver.tasklog import (
     AUTO_TASK_TYPES,
@@ -33,34 +33,45 @@ from mockserver.tasklog import (
     Order,
     Visibility,
 )
+from mockserver.worlds.document import parse_time, task_from_doc, task_to_doc
+from mockserver.worlds.model import WorldObject
 
-_NEVER = 2**62  # the end of a task that runs until it is cancelled
+_NEVER = 2**62  # "never": a task that stays listed, an event that never comes
+#: The layout of the tables; a file written with another one is refused, not misread.
+SCHEMA_VERSION = "2"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS dc (
-    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, is_default INTEGER NOT NULL
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, is_default INTEGER NOT NULL,
+    public INTEGER NOT NULL, owner_id INTEGER, alias TEXT NOT NULL, "desc" TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS user (
-    id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password TEXT NOT NULL,
+    id INTEGER PRIMARY KEY, username TEXT NOT NULL UNIQUE, password TEXT,
     api_key TEXT UNIQUE, current_dc INTEGER NOT NULL, dcs TEXT NOT NULL, admin_dcs TEXT NOT NULL,
-    is_staff INTEGER NOT NULL, api_access INTEGER NOT NULL
+    is_staff INTEGER NOT NULL, api_access INTEGER NOT NULL, is_active INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS object (
+    type TEXT NOT NULL, pk TEXT NOT NULL, name TEXT NOT NULL, alias TEXT NOT NULL,
+    owner_id INTEGER, dc_id INTEGER, PRIMARY KEY (type, pk)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS token (
     key TEXT PRIMARY KEY, user_id INTEGER NOT NULL UNIQUE, created_us INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS task (
     id TEXT PRIMARY KEY, dc_id INTEGER NOT NULL, owner_id INTEGER NOT NULL,
-    object TEXT NOT NULL, view TEXT NOT NULL, method TEXT NOT NULL, msg TEXT NOT NULL,
-    params TEXT NOT NULL, username TEXT NOT NULL,
-    created_us INTEGER NOT NULL, started_us INTEGER NOT NULL, ends_us INTEGER,
-    outcome TEXT NOT NULL, result TEXT NOT NULL, detail TEXT NOT NULL,
-    revoked_us INTEGER, revoke_result TEXT NOT NULL, revoke_detail TEXT NOT NULL,
-    end_us INTEGER NOT NULL,           -- when it ends or ended, revoked or not; _NEVER if never
-    final_logged INTEGER NOT NULL DEFAULT 0
+    created_us INTEGER NOT NULL,
+    listed INTEGER NOT NULL,
+    unlisted_us INTEGER NOT NULL,      -- when it leaves the pending lists; _NEVER if never
+    queue TEXT NOT NULL,
+    due_us INTEGER NOT NULL,           -- when settling must next look at it; _NEVER if never
+    body TEXT NOT NULL                 -- the rest, as JSON (mockserver.taskjson)
 );
-CREATE INDEX IF NOT EXISTS task_running ON task (dc_id, end_us, created_us);
-CREATE INDEX IF NOT EXISTS task_unsettled ON task (final_logged, end_us);
+CREATE INDEX IF NOT EXISTS task_listed ON task (dc_id, unlisted_us, created_us) WHERE listed;
+CREATE INDEX IF NOT EXISTS task_due ON task (queue, due_us);
+CREATE TABLE IF NOT EXISTS job (
+    id INTEGER PRIMARY KEY, task TEXT NOT NULL, queued_us INTEGER NOT NULL, detail TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS log (
     id INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, dc_id INTEGER NOT NULL,
     task TEXT NOT NULL, task_type INTEGER NOT NULL, status TEXT NOT NULL,
@@ -74,6 +85,9 @@ _FILTERED = "status, task_type, object_type"
 #: The three by time also hold the columns filters and statistics read, so that the entries of
 #: a partial minute are counted and filtered from the index alone.
 LOG_INDEXES = {
+    # The last-10 views, in the order entries were written (the rowid order within each).
+    "log_dc_written": "log (dc_id)",
+    "log_dc_owner_written": "log (dc_id, owner_id)",
     "log_dc_time": f"log (dc_id, time_us, {_FILTERED})",
     "log_dc_owner_time": f"log (dc_id, owner_id, time_us, {_FILTERED})",
     "log_dc_status_time": "log (dc_id, status, time_us)",
@@ -101,10 +115,20 @@ _FLAG_SQL = (
 )
 #: :meth:`LogEntry.as_page_item` rendered by SQLite, so a page of 100 entries is not built
 #: in Python; tests/mockserver/test_store.py checks the two agree.
+#: The object's current name and alias, or the logged ones if it is gone: the paged view shows
+#: objects as they are now (a renamed server under its new name).
+CURRENT_NAME_SQL = (
+    "COALESCE((SELECT name FROM object WHERE type = log.object_type AND pk = log.object_pk), "
+    "object_name)"
+)
+CURRENT_ALIAS_SQL = (
+    "COALESCE((SELECT alias FROM object WHERE type = log.object_type AND pk = log.object_pk), "
+    "object_alias)"
+)
 PAGE_ITEM_SQL = (
     f"json_object('time', {_time_sql('Z')}, 'task', task, 'status', status, "
-    "'username', username, 'msg', msg, 'detail', detail, 'object_name', object_name, "
-    f"'object_alias', object_alias, 'object_type', object_type, 'flag', {_FLAG_SQL})"
+    f"'username', username, 'msg', msg, 'detail', detail, 'object_name', {CURRENT_NAME_SQL}, "
+    f"'object_alias', {CURRENT_ALIAS_SQL}, 'object_type', object_type, 'flag', {_FLAG_SQL})"
 )
 #: :meth:`LogEntry.as_cached_item` rendered by SQLite.
 CACHED_ITEM_SQL = (
@@ -127,6 +151,10 @@ def from_us(us: int) -> datetime:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+class StoreError(Exception):
+    """A database file the reference server cannot use; the message says what to do."""
+
+
 class Store:
     """The state of one simulated deployment in a SQLite database.
 
@@ -145,6 +173,7 @@ class Store:
         #: Counts writes to tasks and the log, so that readers can tell nothing changed.
         self.writes = 0
         self._dc_ids: list[int] | None = None
+        self._check_version()
         self._db.executescript(SCHEMA)
         self._create_log_indexes()
         self._counts = LogCounts(self._db)
@@ -154,6 +183,22 @@ class Store:
         if uncounted or self.get_meta("log_counts") not in (None, LAYOUT):
             self._count_existing_log()  # a file from before the counters, or counted otherwise
         self.set_meta("log_counts", LAYOUT)
+        self.set_meta("schema", SCHEMA_VERSION)
+
+    def _check_version(self) -> None:
+        """Refuse a file another layout of the tables wrote: it would be misread."""
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master")}
+        if "meta" not in tables:
+            return
+        found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if found is None and "task" not in tables:
+            return
+        if found is None or found[0] != SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path!r} was written by another version of the reference server "
+                f"(table layout {found[0] if found else 1}, this one reads {SCHEMA_VERSION}); "
+                "start with another --db file, or delete this one"
+            )
 
     def __repr__(self) -> str:
         return f"Store({self.path!r})"
@@ -195,12 +240,13 @@ class Store:
     def clear(self) -> None:
         """Forget everything."""
         with self.transaction():
-            for table in ("meta", "dc", "user", "token", "task", "log"):
+            for table in ("meta", "dc", "user", "object", "token", "task", "job", "log"):
                 self._db.execute(f"DELETE FROM {table}")
             self._counts.clear()
             self._dc_ids = None
             self.writes += 1
             self.set_meta("log_counts", LAYOUT)
+            self.set_meta("schema", SCHEMA_VERSION)
 
     # -- meta -----------------------------------------------------------------------------
 
@@ -215,15 +261,23 @@ class Store:
 
     def add_dc(self, dc: Dc) -> None:
         self._dc_ids = None
-        self._run("INSERT INTO dc VALUES (?, ?, ?)", (dc.id, dc.name, int(dc.is_default)))
+        self._run(
+            "INSERT INTO dc VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (dc.id, dc.name, int(dc.is_default), int(dc.public), dc.owner_id, dc.alias, dc.desc),
+        )
 
     def dcs(self) -> list[Dc]:
-        rows = self._all("SELECT id, name, is_default FROM dc ORDER BY id")
-        return [Dc(id, name, bool(is_default)) for id, name, is_default in rows]
+        rows = self._all(
+            'SELECT id, name, is_default, public, owner_id, alias, "desc" FROM dc ORDER BY id'
+        )
+        return [
+            Dc(id, name, bool(default), bool(public), owner, alias, desc)
+            for id, name, default, public, owner, alias, desc in rows
+        ]
 
     def add_user(self, user: User) -> None:
         self._run(
-            "INSERT INTO user VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO user VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 user.id,
                 user.username,
@@ -234,6 +288,7 @@ class Store:
                 json.dumps(sorted(user.admin_dcs)),
                 int(user.is_staff),
                 int(user.api_access),
+                int(user.is_active),
             ),
         )
 
@@ -250,9 +305,24 @@ class Store:
                 admin_dcs=frozenset(json.loads(row[6])),
                 is_staff=bool(row[7]),
                 api_access=bool(row[8]),
+                is_active=bool(row[9]),
             )
             for row in rows
         ]
+
+    # -- objects --------------------------------------------------------------------------
+
+    def add_objects(self, objects: Iterable[WorldObject]) -> None:
+        with self.transaction():
+            self.writes += 1
+            self._db.executemany(
+                "INSERT OR REPLACE INTO object VALUES (?, ?, ?, ?, ?, ?)",
+                [(o.type, o.pk, o.name, o.alias, o.owner_id, o.dc_id) for o in objects],
+            )
+
+    def objects(self) -> list[WorldObject]:
+        rows = self._all("SELECT type, pk, name, alias, owner_id, dc_id FROM object")
+        return [WorldObject(*row) for row in rows]
 
     # -- tokens ---------------------------------------------------------------------------
 
@@ -272,121 +342,136 @@ class Store:
     def delete_token(self, key: str) -> None:
         self._run("DELETE FROM token WHERE key = ?", (key,))
 
+    def tokens(self) -> list[Token]:
+        rows = self._all("SELECT key, user_id, created_us FROM token ORDER BY user_id")
+        return [Token(key, user_id, from_us(created)) for key, user_id, created in rows]
+
     # -- tasks ----------------------------------------------------------------------------
 
-    def add_task(self, task: Task, *, final_logged: bool = False) -> None:
-        self.add_tasks([task], final_logged=final_logged)
+    def add_task(self, task: Task) -> None:
+        self.add_tasks([task])
 
-    def add_tasks(self, tasks: Iterable[Task], *, final_logged: bool = False) -> None:
-        rows = [self._task_row(task, final_logged) for task in tasks]
+    def add_tasks(self, tasks: Iterable[Task]) -> None:
+        rows = [self._task_row(task) for task in tasks]
         with self.transaction():
             self.writes += 1
-            self._db.executemany(
-                f"INSERT INTO task VALUES ({', '.join('?' * 20)})",
-                rows,
+            self._db.executemany("INSERT INTO task VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def save_task(self, task: Task) -> None:
+        """Write a task back after it changed."""
+        row = self._task_row(task)
+        with self.transaction():
+            self.writes += 1
+            self._db.execute(
+                "UPDATE task SET dc_id = ?, owner_id = ?, created_us = ?, listed = ?, "
+                "unlisted_us = ?, queue = ?, due_us = ?, body = ? WHERE id = ?",
+                (*row[1:], row[0]),
             )
 
     @staticmethod
-    def _task_row(task: Task, final_logged: bool) -> tuple[Any, ...]:
+    def _task_row(task: Task) -> tuple[Any, ...]:
         tid = task.tid
-        ended = task.ended_at
+        due = due_at(task)
         return (
             task.id,
             tid.dc,
             tid.owner,
-            json.dumps([task.object.type, task.object.pk, task.object.name, task.object.alias]),
-            task.view,
-            task.method,
-            task.msg,
-            json.dumps(task.params),
-            task.username,
             to_us(task.created_at),
-            to_us(task.started_at),
-            None if task.ends_at is None else to_us(task.ends_at),
-            task.outcome.value,
-            json.dumps(task.result),
-            task.detail,
-            None if task.revoked_at is None else to_us(task.revoked_at),
-            task.revoke_result,
-            task.revoke_detail,
-            _NEVER if ended is None else to_us(ended),
-            int(final_logged),
+            int(task.listed),
+            _NEVER if task.unlisted_at is None else to_us(task.unlisted_at),
+            str(task.queue),
+            _NEVER if due is None else to_us(due),
+            json.dumps(task_to_doc(task, store=True), separators=(",", ":")),
         )
 
-    _TASK_COLUMNS = (
-        "id, object, view, method, msg, params, username, created_us, started_us, ends_us, "
-        "outcome, result, detail, revoked_us, revoke_result, revoke_detail"
-    )
-
     @staticmethod
-    def _task(row: tuple[Any, ...]) -> Task:
-        object_type, pk, name, alias = json.loads(row[1])
-        return Task(
-            id=row[0],
-            object=TaskObject(object_type, pk, name, alias),
-            view=row[2],
-            method=row[3],
-            msg=row[4],
-            params=json.loads(row[5]),
-            username=row[6],
-            created_at=from_us(row[7]),
-            started_at=from_us(row[8]),
-            ends_at=None if row[9] is None else from_us(row[9]),
-            outcome=Outcome(row[10]),
-            result=json.loads(row[11]),
-            detail=row[12],
-            revoked_at=None if row[13] is None else from_us(row[13]),
-            revoke_result=row[14],
-            revoke_detail=row[15],
+    def _task(body: str) -> Task:
+        doc = json.loads(body)
+        return task_from_doc(
+            doc,
+            lambda value, where: parse_time(value, _EPOCH, where),
+            "task",
+            default_created=_EPOCH,
         )
 
     def get_task(self, task_id: str) -> Task | None:
-        rows = self._all(f"SELECT {self._TASK_COLUMNS} FROM task WHERE id = ?", (task_id,))
-        return self._task(rows[0]) if rows else None
+        rows = self._all("SELECT body FROM task WHERE id = ?", (task_id,))
+        return self._task(rows[0][0]) if rows else None
 
-    def revoke_task(self, task_id: str, at: datetime, result: str, detail: str) -> None:
-        at_us = to_us(at)
-        self.writes += 1
-        self._run(
-            "UPDATE task SET revoked_us = ?, revoke_result = ?, revoke_detail = ?, end_us = ? "
-            "WHERE id = ?",
-            (at_us, result, detail, at_us, task_id),
+    def tasks(self) -> list[Task]:
+        return [self._task(row[0]) for row in self._all("SELECT body FROM task ORDER BY rowid")]
+
+    def listed_tasks(self, now: datetime, dc_id: int, owner_id: int | None) -> list[Task]:
+        """The tasks in the pending lists of ``dc_id`` at ``now``: one owner's or all, in the
+        order they were added."""
+        sql = (
+            "SELECT body FROM task WHERE listed AND dc_id = ? AND unlisted_us > ? "
+            "AND created_us <= ?"
         )
-
-    def running_task_ids(self, now: datetime, dc_id: int, owner_id: int | None) -> list[str]:
-        """Ids of the tasks of ``dc_id`` running at ``now``, of one owner's objects or all."""
-        sql = "SELECT id FROM task WHERE dc_id = ? AND end_us > ? AND created_us <= ?"
         params: list[Any] = [dc_id, to_us(now), to_us(now)]
         if owner_id is not None:
             sql += " AND owner_id = ?"
             params.append(owner_id)
-        return [row[0] for row in self._all(sql + " ORDER BY created_us", params)]
+        return [
+            self._task(row[0]) for row in self._all(sql + " ORDER BY created_us, rowid", params)
+        ]
 
-    def unsettled_tasks(self, now: datetime) -> list[Task]:
-        """Tasks that have ended by ``now`` but whose final log entry is not written yet."""
+    def due_tasks(self, now: datetime, queues: Iterable[str]) -> list[Task]:
+        """Tasks of running queues with something to do by ``now`` (an end to log, a message
+        to take, a revoke to receive)."""
+        names = list(queues)
+        if not names:
+            return []
+        marks = ", ".join("?" * len(names))
         rows = self._all(
-            f"SELECT {self._TASK_COLUMNS} FROM task "
-            "WHERE final_logged = 0 AND end_us <= ? ORDER BY end_us",
-            (to_us(now),),
+            f"SELECT body FROM task WHERE queue IN ({marks}) AND due_us <= ? ORDER BY due_us",
+            [*names, to_us(now)],
         )
-        return [self._task(row) for row in rows]
+        return [self._task(row[0]) for row in rows]
 
-    def mark_settled(self, task_ids: Iterable[str]) -> None:
-        with self._lock:
-            self.writes += 1
-            self._db.executemany(
-                "UPDATE task SET final_logged = 1 WHERE id = ?", [(i,) for i in task_ids]
-            )
+    def next_due(self, queues: Iterable[str]) -> datetime | None:
+        """When the first task of a running queue next has something to do."""
+        names = list(queues)
+        if not names:
+            return None
+        marks = ", ".join("?" * len(names))
+        rows = self._all(f"SELECT MIN(due_us) FROM task WHERE queue IN ({marks})", names)
+        due = rows[0][0]
+        return None if due is None or due >= _NEVER else from_us(due)
 
-    def next_end(self) -> datetime | None:
-        """When the first task whose final entry is not written yet ends; ``None`` if none
-        ever will."""
-        rows = self._all("SELECT MIN(end_us) FROM task WHERE final_logged = 0")
-        end = rows[0][0]
-        return None if end is None or end >= _NEVER else from_us(end)
+    def queue_tasks(self, queue: str) -> list[Task]:
+        """Every task of a queue that has not ended or still has something to do."""
+        rows = self._all("SELECT body FROM task WHERE queue = ?", (queue,))
+        return [self._task(row[0]) for row in rows]
 
     def count_tasks(self) -> int:
         return int(self._all("SELECT COUNT(*) FROM task")[0][0])
+
+    def count_listed(self, now: datetime) -> int:
+        rows = self._all(
+            "SELECT COUNT(*) FROM task WHERE listed AND unlisted_us > ? AND created_us <= ?",
+            (to_us(now), to_us(now)),
+        )
+        return int(rows[0][0])
+
+    # -- jobs (the log callbacks of deletes) ----------------------------------------------
+
+    def add_job(self, task_id: str, queued: datetime, detail: str) -> None:
+        with self.transaction():
+            self.writes += 1
+            self._db.execute(
+                "INSERT INTO job (task, queued_us, detail) VALUES (?, ?, ?)",
+                (task_id, to_us(queued), detail),
+            )
+
+    def jobs(self) -> list[tuple[int, str, datetime, str]]:
+        rows = self._all("SELECT id, task, queued_us, detail FROM job ORDER BY id")
+        return [(id, task, from_us(queued), detail) for id, task, queued, detail in rows]
+
+    def remove_job(self, job_id: int) -> None:
+        with self.transaction():
+            self.writes += 1
+            self._db.execute("DELETE FROM job WHERE id = ?", (job_id,))
 
     # -- the task log ---------------------------------------------------------------------
 
@@ -424,7 +509,7 @@ class Store:
             )
             if bulk:
                 self._create_log_indexes()
-            self._counts.add((r[0], (r[1], r[7], r[3], r[4], r[8], r[10])) for r in rows)
+            self._counts.add((r[0], (r[1], r[7], r[3], r[4], r[8], r[9])) for r in rows)
 
     def _create_log_indexes(self) -> None:
         for name, on in LOG_INDEXES.items():
@@ -434,7 +519,7 @@ class Store:
         with self.transaction():
             self._counts.clear()
             rows = self._db.execute(
-                "SELECT time_us, dc_id, owner_id, task_type, status, object_type, object_name "
+                "SELECT time_us, dc_id, owner_id, task_type, status, object_type, object_pk "
                 "FROM log"
             )
             self._counts.add((row[0], tuple(row[1:])) for row in rows)
@@ -442,6 +527,11 @@ class Store:
     _LOG_COLUMNS = (
         "time_us, task, task_type, status, dc_id, user_id, username, owner_id, object_type, "
         "object_pk, object_name, object_alias, msg, detail, id"
+    )
+    #: The columns of an entry of the paged view: the object as it is now.
+    _PAGE_COLUMNS = (
+        "time_us, task, task_type, status, dc_id, user_id, username, owner_id, object_type, "
+        f"object_pk, {CURRENT_NAME_SQL}, {CURRENT_ALIAS_SQL}, msg, detail, id"
     )
 
     @staticmethod
@@ -504,12 +594,14 @@ class Store:
         return [row[1] for row in self._last_rows(vis, size, f"time_us, {CACHED_ITEM_SQL}, id")]
 
     def _last_rows(self, vis: Visibility, size: int, columns: str) -> list[tuple[Any, ...]]:
-        return self._merged(
-            vis,
-            f"SELECT {columns} FROM {{where}} ORDER BY time_us DESC, id DESC LIMIT ?",
-            [size],
-            newest_first=True,
-            limit=size,
+        """The last ``size`` entries written to the list ``vis`` reads (a datacenter's staff
+        list, or an owner's), newest written first: the order of writing, not of ``time``."""
+        where, params = "dc_id = ?", [vis.dc_id]
+        if vis.owner_id is not None:
+            where += " AND owner_id = ?"
+            params.append(vis.owner_id)
+        return self._all(
+            f"SELECT {columns} FROM log WHERE {where} ORDER BY id DESC LIMIT ?", [*params, size]
         )
 
     @staticmethod
@@ -524,9 +616,13 @@ class Store:
             clauses.append("object_type = ?")
             params.append(flt.object_type)
         if flt.object_name:
-            clauses.append("object_name LIKE ? ESCAPE '\\'")
+            # The objects whose current name holds the text: a deleted object matches nothing,
+            # a renamed one its new name (as real deployments look them up).
+            clauses.append(
+                "object_pk IN (SELECT pk FROM object WHERE type = ? AND name LIKE ? ESCAPE '\\')"
+            )
             escaped = flt.object_name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params.append(f"%{escaped}%")
+            params += [flt.object_type or "", f"%{escaped}%"]
         if flt.hide_auto:
             clauses.append(f"task_type NOT IN {AUTO_TASK_TYPES}")
         return "".join(f" AND {c}" for c in clauses), params
@@ -552,7 +648,9 @@ class Store:
     ) -> list[tuple[Any, ...]]:
         """The visible, filtered entries of the tasks running at ``now``: few, whatever the
         size of the log, so they are read whole."""
-        running = "SELECT id FROM task WHERE dc_id = ? AND end_us > ? AND created_us <= ?"
+        running = (
+            "SELECT id FROM task WHERE listed AND dc_id = ? AND unlisted_us > ? AND created_us <= ?"
+        )
         params: list[Any] = [vis.dc_id, to_us(now), to_us(now)]
         if vis.owner_id is not None:
             running += " AND owner_id = ?"
@@ -598,7 +696,7 @@ class Store:
     def log_page(
         self, vis: Visibility, flt: LogFilter, now: datetime, number: int, order: Order
     ) -> list[LogEntry]:
-        rows = self._page_rows(vis, flt, now, number, order, self._LOG_COLUMNS)
+        rows = self._page_rows(vis, flt, now, number, order, self._PAGE_COLUMNS)
         return [self._entry(row) for row in rows]
 
     def log_page_json(
@@ -698,6 +796,13 @@ class Store:
             if row[0] is not None
         ]
         return from_us(min(times)) if times else None
+
+    def log_entries(self) -> list[LogEntry]:
+        """Every entry, in the order they were written."""
+        return [
+            self._entry(row)
+            for row in self._all(f"SELECT {self._LOG_COLUMNS} FROM log ORDER BY id")
+        ]
 
     def count_log(self) -> int:
         with self._lock:

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any, Generic, TypeVar
 
 from mockserver.accounts import User
+from mockserver.lifecycle import Task
 
 T = TypeVar("T")
 LAST_SIZE = 10  # TASK_LOG_LASTSIZE
@@ -211,3 +212,35 @@ class Stats:
             "failed": self.failed,
             "_last": self.last,
         }
+
+
+def log_entry(task: Task, status: LogStatus, at: datetime, detail: str) -> LogEntry:
+    tid = task.tid
+    return LogEntry(
+        time=at,
+        task=task.id,
+        task_type=tid.log_type,
+        status=status,
+        dc_id=tid.dc,
+        user_id=tid.creator,
+        username=task.username,
+        owner_id=tid.owner,
+        object_type=task.object.type,
+        object_pk=task.object.pk,
+        object_name=task.object.name,
+        object_alias=task.object.alias,
+        msg=task.msg,
+        detail=detail,
+    )
+
+
+def start_entry(task: Task) -> LogEntry:
+    """The entry a task writes when it is created."""
+    return log_entry(task, LogStatus.PENDING, task.created_at, task.start_detail())
+
+
+def final_entry(task: Task) -> LogEntry:
+    """The entry a task writes when it ends (or ended)."""
+    final = task.final_step()
+    assert final is not None, "a task that never ends has no final entry"
+    return log_entry(task, LogStatus(final.state.shown.value), final.at, task.final_detail())

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +16,8 @@ import uvicorn
 
 from mockserver import ReferenceServer, Settings, create_app
 
+#: The recording of Danube Cloud 4.6's own answers (CI has it beside the checkout).
+REAL_46 = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "real-4.6"
 #: The documentation clock: the spec's examples describe the demo world at this moment.
 DOC_TIME = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 KEYS = {name: f"demo-{name}-key" for name in ("admin", "dcadmin", "alice", "bob", "labadmin")}

@@ -17,7 +17,12 @@ CORE = [
     "logcounts",
     "throttle",
     "deployment",
-    "demo_data",
+    "worlds.model",
+    "worlds.document",
+    "worlds.install",
+    "worlds.esdc_export",
+    "worlds.history",
+    "pyset",
 ]
 WEB = ("connexion", "starlette", "httpx", "httpx2", "uvicorn", "prance")
 

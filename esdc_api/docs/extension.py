@@ -20,6 +20,12 @@ the command. The pages then place generated reST with directives:
     the reference server's control API, from its own OpenAPI document
 ``.. esdc-es-usage::``
     what ``es --help`` prints
+``.. esdc-deviations::`` and ``.. esdc-known-defects::``
+    where the reference server departs from real deployments on purpose (``x-deviations``),
+    and the known defects of Danube Cloud versions (``x-known-defects``)
+``.. esdc-replay-figure::``
+    the figure of the replay of the recorded 4.6 answers, from the directive's options
+    (``:exchanges:``, ``:identical:``, ...), which ``tests/test_replay.py`` keeps true
 
 The generated reST of each directive is also written next to the doctrees
 (``<doctrees>/esdc-generated/``), so that a warning points at a line one can read.
@@ -40,7 +46,7 @@ from sphinx.environment import BuildEnvironment
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from esdc_api.docs import lifecycle, operations
+from esdc_api.docs import fidelity, lifecycle, operations
 from esdc_api.docs.errors import SpecGap
 from esdc_api.docs.examples import ExampleRun, run_examples
 from esdc_api.docs.markdown import inline_to_rst, slug, to_rst
@@ -227,6 +233,28 @@ class ControlApi(_Generated):
         )
 
 
+class Deviations(_Generated):
+    def generate(self, context: DocsContext) -> str:
+        return fidelity.deviations_rst(context.spec)
+
+
+class KnownDefects(_Generated):
+    def generate(self, context: DocsContext) -> str:
+        return fidelity.known_defects_rst(context.spec)
+
+
+class ReplayFigure(_Generated):
+    option_spec: ClassVar[dict[str, Any]] = {
+        name: directives.unchanged for name in fidelity.FIGURE_OPTIONS
+    }
+
+    def generate(self, context: DocsContext) -> str:
+        try:
+            return fidelity.figure_rst(fidelity.parse_figure(self.options), context.spec)
+        except ValueError as exc:
+            raise self.error(f"esdc-replay-figure: {exc}") from exc
+
+
 class EsUsage(_Generated):
     def generate(self, context: DocsContext) -> str:
         from esdc_api.es.cli import USAGE
@@ -250,6 +278,9 @@ def setup(app: Sphinx) -> dict[str, Any]:
         "esdc-task-states": TaskStates,
         "esdc-control-api": ControlApi,
         "esdc-es-usage": EsUsage,
+        "esdc-deviations": Deviations,
+        "esdc-known-defects": KnownDefects,
+        "esdc-replay-figure": ReplayFigure,
     }.items():
         app.add_directive(name, directive)
     return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}

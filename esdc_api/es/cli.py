@@ -26,7 +26,8 @@ es - Swiss Army Knife for the Danube Cloud API (behaves as Danube Cloud's es {ht
 
 Usage: es [-d] action [/resource] [-name value ...] [--output-format]
 
- action:         get | create (or post) | set (or put) | delete | help | login | logout
+ action:         get | create (or post) | set (or put) | delete | help | login | logout,
+                 in any case (GET is get)
  resource:       /some/resource/in/api (es adds the trailing /)
  parameters:     -foo baz -bar qux ...
  output format:  --json (default), --csv, --tabulate,
@@ -44,9 +45,15 @@ Parameters
  null left out); the other actions send them as a JSON body.
 
 Quirks kept from the original es
+ - a value with no -name before it is not sent (es says so on stderr): in
+   -status FAILURE SUCCESS only FAILURE is sent
  - a value that starts with - and a letter or digit starts a new parameter: -last -1 sends
    last=true and 1=true; write -last json::-1 for a number, -x 'json::"-1"' for a string
- - any argument that starts with -- picks the output format, wherever it stands
+ - the trailing / goes at the very end, after a ?query written in the resource:
+   es get /task/log?page=2 asks for /task/log?page=2/, which the API redirects (301) to
+   /task/log/?page=2/, an invalid page; write es get /task/log -page 2
+ - any argument that starts with -- picks the output format, wherever it stands; so
+   --help prints this text only as the first argument, and after it exits 13
  - help prints only the description the API answers to OPTIONS
  - --csv and --tabulate show the "result" (or "results") of a 2xx answer, CSV split by ;
  - redirects are not followed: a 301 is printed as it is
@@ -58,8 +65,10 @@ Environment
  ES_API_URL      the API's base URL (default {DEFAULT_API_URL})
  ES_API_KEY      an API key, sent as the ES-API-KEY header
  ES_TOKEN_STORE  the login token file, mode 0600
-                 (default $XDG_STATE_HOME/esdc/es-token, else ~/.local/state/esdc/es-token)
- ES_SSL_VERIFY   1 (default) checks the server's certificate, 0 does not
+                 (default $XDG_STATE_HOME/esdc/es-token, else ~/.local/state/esdc/es-token;
+                 the original keeps it in <tempdir>/esdc.session, shared by all users)
+ ES_SSL_VERIFY   0 (default, as the original) does not check the server's certificate,
+                 so a self-signed one works, and prints no warning; 1 checks it
  ES_TIMEOUT      seconds to wait for the server (default {CONNECT_TIMEOUT:g} to connect, then no
                  limit: a task stream may last an hour)
 
@@ -119,6 +128,8 @@ def _execute(
     out: TextIO,
     err: TextIO,
 ) -> int:
+    for word in command.ignored:
+        err.write(f"es: ignoring {word!r}: a value needs a -name before it, as in -name value\n")
     store = TokenStore(config.token_store)
     # A login must not send an old token: the API would answer for that session.
     token = None if command.action == "login" else store.read()

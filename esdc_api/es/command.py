@@ -5,8 +5,10 @@ The grammar is the original's, quirks included, because scripts and docs rely on
     es [-d|--debug] action [/resource] [-name value | -name ...] [--<format>]
 
 - ``-d`` counts only as the first argument;
+- the action is read in any case (``GET`` is ``get``);
 - any argument that starts with ``--`` (and is longer) names the output format, wherever it is;
 - ``-`` followed by a letter or digit starts a parameter, so ``-last -1`` is two parameters;
+- a value with no ``-name`` before it is ignored;
 - a parameter without a value is ``true``; ``true``/``false``/``null`` in any case are JSON;
   ``json::<text>`` is parsed JSON and ``file::<path>`` the file's text; everything else,
   numbers included, is a string.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from esdc_api.es.errors import (
@@ -24,7 +26,6 @@ from esdc_api.es.errors import (
     MissingResource,
     UnknownAction,
     UnknownFormat,
-    UsageError,
 )
 from esdc_api.es.output import FORMATS
 
@@ -53,11 +54,13 @@ DEFAULT_FORMAT = "json"
 class Command:
     """One ``es`` invocation, understood.
 
-    :param action: the action word as typed (``get``, ``create``, ``post``, ...).
-    :param path: the resource, ending with ``/`` (before any ``?query``).
+    :param action: the action word in lower case (``get``, ``create``, ``post``, ...); it may
+        be typed in any case, as in the original.
+    :param path: the resource, ending with ``/`` (after any ``?query`` written in it).
     :param params: the parameters, without ``-api-key``.
     :param api_key: the ``-api-key`` value, if given.
     :param words: the arguments without ``-d`` and ``--<format>``; ``-d`` shows them.
+    :param ignored: the values with no ``-name`` before them, which are not sent.
     """
 
     action: str
@@ -67,6 +70,7 @@ class Command:
     output_format: str = DEFAULT_FORMAT
     debug: bool = False
     words: tuple[str, ...] = dataclasses.field(default=(), repr=False)  # may hold -api-key
+    ignored: tuple[str, ...] = ()
 
     @property
     def method(self) -> str:
@@ -80,8 +84,12 @@ class Command:
 
 
 def wants_help(args: Sequence[str]) -> bool:
-    """Whether the arguments ask for the usage text (``-h``, ``-?`` first, ``--help`` anywhere)."""
-    return bool(args) and args[0] in HELP_FLAGS or "--help" in args
+    """Whether the arguments ask for the usage text: ``-h``, ``--help`` or ``-?`` first.
+
+    Anywhere else ``--help`` names an output format, which does not exist (exit 13), and ``-h``
+    a parameter, as in the original.
+    """
+    return bool(args) and args[0] in HELP_FLAGS
 
 
 def parse_command(args: Sequence[str]) -> Command:
@@ -101,9 +109,9 @@ def parse_command(args: Sequence[str]) -> Command:
         output_format = word[2:]
         words.remove(word)
 
-    if not words or words[0] not in METHODS:
+    action = words[0].lower() if words else ""
+    if action not in METHODS:
         raise UnknownAction(words[0] if words else "", list(METHODS))
-    action = words[0]
     if len(words) > 1 and words[1].startswith("/"):
         resource: str | None = words[1]
         options = words[2:]
@@ -128,6 +136,7 @@ def parse_command(args: Sequence[str]) -> Command:
         output_format=output_format,
         debug=debug,
         words=tuple(words),
+        ignored=stray_values(options),
     )
 
 
@@ -141,31 +150,46 @@ def _missing_resource(action: str, options: list[str]) -> MissingResource:
 
 
 def with_trailing_slash(resource: str) -> str:
-    """``resource`` ending with ``/``, as the API's URLs do; a ``?query`` stays at the end."""
-    path, question, query = resource.partition("?")
-    return (path if path.endswith("/") else path + "/") + question + query
+    """``resource`` ending with ``/``, appended to the very end as the original appends it.
+
+    A ``?query`` written in the resource therefore gets the slash too: ``/task/log?page=2``
+    becomes ``/task/log?page=2/``, which a deployment redirects (301) to
+    ``/task/log/?page=2/``, whose page ``2/`` is invalid (404). Parameters belong in ``-page 2``.
+    """
+    return resource if resource.endswith("/") else resource + "/"
 
 
 def parse_params(options: Sequence[str]) -> dict[str, Any]:
     """``-name value`` pairs into a dict; a name without a value is ``True``.
 
-    :raises UsageError: for a value with no ``-name`` before it.
+    A value with no ``-name`` before it is left out, as the original leaves it out
+    (:func:`stray_values` lists them).
+
     :raises BadParameter: for an unreadable ``json::`` or ``file::`` value.
     """
     params: dict[str, Any] = {}
+    for name, word in _pairs(options):
+        if name is not None:
+            params[name] = True if word is None else parse_value(name, word)
+    return params
+
+
+def stray_values(options: Sequence[str]) -> tuple[str, ...]:
+    """The values in ``options`` that have no ``-name`` before them, which es does not send."""
+    return tuple(word for name, word in _pairs(options) if name is None and word is not None)
+
+
+def _pairs(options: Sequence[str]) -> Iterator[tuple[str | None, str | None]]:
+    # (name, None) for each -name, (name, value) for the value that follows it, and
+    # (None, value) for a value that follows no -name: a value after a value, or the first word.
     name: str | None = None
     for word in options:
         if word.startswith("-") and word[1:2].isalnum():
             name = word[1:]
-            params[name] = True
-        elif name is not None:
-            params[name] = parse_value(name, word)
-            name = None
+            yield name, None
         else:
-            raise UsageError(
-                f"unexpected value {word!r}: a value needs a -name before it, as in -name value"
-            )
-    return params
+            yield name, word
+            name = None
 
 
 def parse_value(name: str, word: str) -> Any:

@@ -30,7 +30,9 @@ class Config:
     :param api_url: the API's base URL, without a trailing slash (``ES_API_URL``).
     :param api_key: sent as the ``ES-API-KEY`` header unless ``-api-key`` is given (``ES_API_KEY``).
     :param token_store: the file that keeps the login token (``ES_TOKEN_STORE``).
-    :param verify: check the server's TLS certificate (``ES_SSL_VERIFY``).
+    :param verify: check the server's TLS certificate (``ES_SSL_VERIFY``); off by default, as
+        the original's ``SSL_VERIFY = False``, because Danube Cloud appliances usually serve a
+        self-signed certificate.
     :param timeout: seconds to wait for the server, or ``None`` to wait while it streams
         (``ES_TIMEOUT``).
     """
@@ -38,7 +40,7 @@ class Config:
     api_url: str = DEFAULT_API_URL
     api_key: str | None = dataclasses.field(default=None, repr=False)  # a secret
     token_store: Path = dataclasses.field(default_factory=lambda: default_token_store({}))
-    verify: bool = True
+    verify: bool = False
     timeout: float | None = None
 
     @classmethod
@@ -51,7 +53,7 @@ class Config:
             api_url=_api_url(env.get("ES_API_URL") or DEFAULT_API_URL),
             api_key=env.get("ES_API_KEY") or None,
             token_store=default_token_store(env),
-            verify=_flag("ES_SSL_VERIFY", env.get("ES_SSL_VERIFY") or "1"),
+            verify=_flag("ES_SSL_VERIFY", env.get("ES_SSL_VERIFY") or "0"),
             timeout=_seconds("ES_TIMEOUT", env.get("ES_TIMEOUT") or ""),
         )
 

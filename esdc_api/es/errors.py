@@ -64,7 +64,8 @@ class UnknownAction(UsageError):
 
     def __init__(self, action: str, actions: list[str]) -> None:
         problem = f"unknown action {action!r}" if action else "no action"
-        if action == "options":  # listed by the original's docs, but its script calls it help
+        # listed by the original's docs, but its script calls it help
+        if action.lower() == "options":
             problem += " (help sends OPTIONS)"
         super().__init__(f"{problem}; start with one of {', '.join(actions)} (es --help)")
         self.action = action
@@ -101,7 +102,10 @@ class UnknownFormat(EsError):
 
     def __init__(self, name: str, formats: list[str]) -> None:
         choices = ", ".join(f"--{known}" for known in formats)
-        super().__init__(f"unknown output format {'--' + name!r}; use one of {choices}")
+        message = f"unknown output format {'--' + name!r}; use one of {choices}"
+        if name == "help":
+            message += " (--help prints the usage only as the first argument: es --help)"
+        super().__init__(message)
         self.name = name
 
 

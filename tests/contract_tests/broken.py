@@ -203,7 +203,9 @@ def list_leaks_other_users_tasks() -> ASGIApp:
     server = reference()
     deployment = server.deployment
     store = deployment.store
-    deployment.task_list = lambda user, dc: store.running_task_ids(deployment.now(), dc.id, None)  # type: ignore[method-assign]
+    deployment.task_list = lambda user, dc: [  # type: ignore[method-assign]
+        task.id for task in store.listed_tasks(deployment.now(), dc.id, None)
+    ]
     return server
 
 
@@ -211,7 +213,9 @@ def peer_reads_any_task() -> ASGIApp:
     """Anyone may read any task's state: the UserTask permission is not checked."""
     server = reference()
     deployment = server.deployment
-    deployment.task_status = lambda user, task_id: deployment._status(task_id)  # type: ignore[method-assign]
+    deployment.task_status = lambda user, task_id: deployment.status_at(  # type: ignore[method-assign]
+        task_id, deployment.now()
+    )
     return server
 
 
@@ -220,11 +224,13 @@ def peer_cancels_any_task() -> ASGIApp:
     server = reference()
     deployment = server.deployment
 
-    def task_cancel(user: Any, dc: Any, task_id: str, *, force: bool = False) -> TaskStatus:
-        if task_id not in deployment.store.running_task_ids(deployment.now(), dc.id, None):
+    def task_cancel(user: Any, dc: Any, task_id: str, *, force: bool = False) -> Any:
+        listed = deployment.store.listed_tasks(deployment.now(), dc.id, None)
+        task = next((t for t in listed if t.id == task_id), None)
+        if task is None:
             raise CannotCancel()
-        deployment._revoke(task_id, result="terminated", detail="terminated (15)")
-        return deployment._status(task_id)
+        deployment._revoke(task, deployment.now(), terminate=True, signal=15)
+        return deployment.now() + timedelta(seconds=1)
 
     deployment.task_cancel = task_cancel  # type: ignore[method-assign]
     return server
@@ -351,16 +357,16 @@ def results_expire_early() -> ASGIApp:
     """A finished task reads PENDING a minute after it ended, not an hour."""
     server = reference()
     deployment = server.deployment
-    original = deployment._status
+    original = deployment.status_at
 
-    def status(task_id: str) -> TaskStatus:
+    def status(task_id: str, moment: Any) -> TaskStatus:
         task = deployment.store.get_task(task_id)
         ended = task.ended_at if task is not None else None
-        if ended is not None and deployment.now() >= ended + timedelta(seconds=60):
+        if ended is not None and moment >= ended + timedelta(seconds=60):
             return TaskStatus.unknown(task_id)
-        return original(task_id)
+        return original(task_id, moment)
 
-    deployment._status = status  # type: ignore[method-assign]
+    deployment.status_at = status  # type: ignore[method-assign]
     return server
 
 

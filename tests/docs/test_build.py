@@ -15,7 +15,7 @@ def test_the_build_passes_with_warnings_as_errors_well_under_a_minute(built: Bui
 
 def test_docs_command_writes_the_site_into_the_given_folder(built: Build) -> None:
     for page in ("index.html", "overview.html", "es.html", "perm.html", "lifecycle.html",
-                 "api/task.html", "api/accounts.html", "control.html",
+                 "api/task.html", "api/accounts.html", "control.html", "fidelity.html",
                  "http-routingtable.html", "search.html", "genindex.html"):  # fmt: skip
         assert (built.output / page).is_file(), page
     assert f"wrote {built.output / 'index.html'}" in built.stderr

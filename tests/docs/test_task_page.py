@@ -77,7 +77,7 @@ def test_the_cancelled_task_shows_revoked_in_the_log_example_below_it(task_page:
     log = next(text for text in task_page.examples.values() if "es get /task/log\n" in text)
     envelope = json.loads(log[log.index("{") : log.index("\n}") + 2])
     newest = envelope["text"]["results"][0]
-    assert (newest["task"], newest["status"]) == ("3e3d1-e7a05c3b-9d42-4b6e-a1c8", "REVOKED")
+    assert (newest["task"], newest["status"]) == ("3e3d1-4b1d9e06-2c7a-4f83-8e15", "REVOKED")
 
 
 def test_the_facts_of_an_endpoint_link_to_their_explanations(built: Build) -> None:

@@ -6,9 +6,9 @@ import pytest
 
 from mockserver.accounts import Dc, User
 from mockserver.clock import ControlledClock, fixed_clock
-from mockserver.demo_data import populate
 from mockserver.deployment import Deployment
 from mockserver.store import Store
+from mockserver.worlds.install import install_demo
 from tests.conftest import DOC_TIME
 
 
@@ -21,7 +21,7 @@ def fake_clock() -> ControlledClock:
 def deployment(fake_clock: ControlledClock) -> Deployment:
     """The demo world at the documentation clock, in an in-memory SQLite store."""
     store = Store(":memory:")
-    populate(store, fake_clock.now(), tasks=150)
+    install_demo(store, fake_clock.now())
     return Deployment(store, fake_clock, rng=Random(1))
 
 

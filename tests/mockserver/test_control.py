@@ -140,3 +140,28 @@ def test_unknown_task_is_404(live_server: LiveServer) -> None:
     with live_server.client() as client:
         response = client.get("/control/tasks/1e1d1-00000000-0000-0000-0000/")
     assert response.status_code == 404 and "No task" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "detail"),
+    [
+        ("timeout", 504, "TimeoutError: The operation timed out."),
+        ("unreachable", 502, "ConnectionError: Error 111 connecting to 127.0.0.1:6379."),
+        ("error", 500, "ResponseError: the result backend failed"),
+    ],
+)
+def test_a_failing_result_backend_fails_the_state_reads_as_on_real_deployments(
+    live_server: LiveServer, kind: str, status: int, detail: str
+) -> None:
+    """api/task/utils.py's TASK_EXCEPTION table: 504 for a timeout, 502 for Redis, else 500."""
+    task = "3e3d1-8c2f4a17-5b3e-4d21-a9f0"
+    with live_server.client("alice") as client:
+        client.put("/control/failures/", json={"result_backend": kind})
+        reads = [client.get(f"/api/task/{task}/{end}/") for end in ("status", "state", "done")]
+        listed = client.get("/api/task/")
+        client.put("/control/failures/", json={"result_backend": "ok"})
+        again = client.get(f"/api/task/{task}/status/")
+    assert {(r.status_code, r.json()["detail"].startswith(detail)) for r in reads} == {
+        (status, True)
+    }
+    assert listed.status_code == 200 and again.status_code == 200

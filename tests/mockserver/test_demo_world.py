@@ -75,11 +75,11 @@ def test_last_entries_example_starts_with_alices_newest_entries(deployment: Depl
 def test_the_world_is_the_same_for_the_same_start_and_seed(deployment: Deployment) -> None:
     from random import Random
 
-    from mockserver.demo_data import populate
     from mockserver.store import Store
+    from mockserver.worlds.install import install_demo
 
     again = Store(":memory:")
-    populate(again, deployment.now(), tasks=150)
+    install_demo(again, deployment.now())
     other = Deployment(again, deployment.clock, rng=Random(1))
     admin, main = user(deployment, "admin"), dc(deployment, "main")
     assert [e.as_cached_item() for e in other.log_last(admin, main)] == [

@@ -18,6 +18,7 @@ from mockserver.errors import (
     PermissionDenied,
     PreconditionFailed,
     TaskNotFound,
+    UnknownError,
     UnsafeDelete,
 )
 from mockserver.ids import TaskType
@@ -141,24 +142,44 @@ def test_creator_who_does_not_own_the_object_cannot_cancel_as_it_is_not_in_their
         deployment.task_cancel(bob, main, task_id)
 
 
-def test_cancel_revokes_a_running_task_and_logs_it(deployment: Deployment) -> None:
+def test_cancel_terminates_a_running_task_and_logs_it(
+    deployment: Deployment, fake_clock: ControlledClock
+) -> None:
     alice, main = user(deployment, "alice"), dc(deployment, "main")
-    status = deployment.task_cancel(alice, main, PENDING, force=True)
+    answer_at = deployment.task_cancel(alice, main, STARTED, force=True)
+    assert answer_at == fake_clock.now() + timedelta(seconds=1)  # real deployments wait 1 s
+    status = deployment.status_at(STARTED, answer_at)
     assert (status.state, status.result, status.http_status) == (
         TaskState.REVOKED,
-        "terminated",
+        "TaskRevokedError: terminated",
         410,
     )
-    assert deployment.task_status(alice, PENDING).state is TaskState.REVOKED
-    assert PENDING not in deployment.task_list(alice, main)
+    deployment.settle()
+    assert STARTED not in deployment.task_list(alice, main)
     newest = deployment.log_last(alice, main)[0]
     assert (newest.task, newest.status, newest.detail) == (
-        PENDING,
+        STARTED,
         LogStatus.REVOKED,
         "terminated (9)",
     )
     with pytest.raises(CannotCancel):
-        deployment.task_cancel(alice, main, PENDING)
+        deployment.task_cancel(alice, main, STARTED)
+
+
+def test_cancel_of_a_task_still_queued_answers_pending_and_it_is_revoked_when_due_to_start(
+    deployment: Deployment, fake_clock: ControlledClock
+) -> None:
+    """A revoke reaches the worker, which discards the task when it would take it (4.6 B03)."""
+    alice, main = user(deployment, "alice"), dc(deployment, "main")
+    answer_at = deployment.task_cancel(alice, main, PENDING)
+    assert deployment.status_at(PENDING, answer_at).state is TaskState.PENDING
+    assert PENDING in deployment.task_list(alice, main)
+    fake_clock.advance(80)  # its start was 60.48 s away
+    deployment.settle()
+    status = deployment.task_status(alice, PENDING)
+    assert (status.state, status.result) == (TaskState.REVOKED, "TaskRevokedError: revoked")
+    assert PENDING not in deployment.task_list(alice, main)
+    assert deployment.log_last(alice, main)[0].detail == "revoked"
 
 
 @pytest.mark.parametrize("task_id", [SUCCEEDED, "3e3d1-9f3c1d2a-7e4b-4a10-b6d8"])
@@ -179,7 +200,8 @@ def test_cancel_needs_the_tasks_datacenter_to_be_the_current_one(deployment: Dep
     lab_task = start(deployment, creator="bob", runs=None)  # dc_id 1 in the id
     with pytest.raises(CannotCancel):
         deployment.task_cancel(bob, dc(deployment, "lab"), lab_task)
-    assert deployment.task_cancel(bob, dc(deployment, "main"), lab_task).state is TaskState.REVOKED
+    answer_at = deployment.task_cancel(bob, dc(deployment, "main"), lab_task)
+    assert deployment.status_at(lab_task, answer_at).state is TaskState.REVOKED
 
 
 def test_admins_list_every_running_task_of_their_datacenter_users_only_their_own(
@@ -222,8 +244,30 @@ def test_only_a_superadmin_deletes_and_only_with_force(deployment: Deployment) -
     with pytest.raises(UnsafeDelete):
         deployment.task_delete(admin, main, BOBS)
     assert deployment.task_delete(admin, main, BOBS, force=True) == "Delete pending"
-    assert deployment.task_status(admin, BOBS).state is TaskState.REVOKED
-    assert deployment.log_last(admin, main)[0].detail == "vanished"
+
+
+def test_delete_revokes_without_terminating_and_its_log_callback_unlists_the_task(
+    deployment: Deployment, fake_clock: ControlledClock
+) -> None:
+    """The callback waits up to 15 s for the task to finish (4.6 B04, B05)."""
+    admin, main = user(deployment, "admin"), dc(deployment, "main")
+    deployment.task_delete(admin, main, BOBS, force=True)
+    fake_clock.advance(14)
+    assert BOBS in deployment.task_list(admin, main)
+    fake_clock.advance(1)
+    deployment.settle()
+    assert BOBS not in deployment.task_list(admin, main)
+    assert deployment.task_status(admin, BOBS).state is TaskState.STARTED  # still running
+    newest = deployment.log_last(admin, main)[0]
+    assert (newest.task, newest.status, newest.detail) == (BOBS, LogStatus.REVOKED, "vanished")
+
+
+def test_a_task_of_the_system_users_own_cannot_be_deleted(deployment: Deployment) -> None:
+    """Its log callback refuses the system user's tasks: 406 "Unknown error" (4.6 n=352)."""
+    admin, main = user(deployment, "admin"), dc(deployment, "main")
+    task_id = start(deployment, creator="_system", owner="_system", runs=None)
+    with pytest.raises(UnknownError):
+        deployment.task_delete(admin, main, task_id, force=True)
 
 
 def test_plain_users_see_only_entries_of_their_objects(deployment: Deployment) -> None:
@@ -424,7 +468,10 @@ def test_settle_sees_a_task_end_that_comes_after_a_settle_with_nothing_to_do(
     fake_clock.advance(2)
     deployment.settle()
     assert deployment.log_last(admin, main)[0].task == quick
-    deployment.store.revoke_task(BOBS, fake_clock.now(), "terminated", "by hand")
+    task = deployment.store.get_task(BOBS)
+    assert task is not None
+    task.revoked_from(fake_clock.now(), "terminated")
+    deployment.store.save_task(task)
     deployment.settle()  # a write straight to the store is noticed too
     newest = deployment.log_last(admin, main)[0]
     assert (newest.task, newest.status) == (BOBS, LogStatus.REVOKED)

@@ -12,6 +12,7 @@ from mockserver.handlers import Handlers
 from tests.conftest import LiveServer, auth, frozen_settings, serve_in_thread
 
 PENDING = "3e3d1-e7a05c3b-9d42-4b6e-a1c8"
+STARTED = "3e3d1-4b1d9e06-2c7a-4f83-8e15"
 
 
 def test_every_operation_of_the_spec_has_a_compiled_entry(deployment: Deployment) -> None:
@@ -58,7 +59,7 @@ def test_a_login_body_in_another_media_type_gets_the_real_415(live_server: LiveS
         ("GET", "/api/task/log/?page=1&status=FOO", None, 400),
         ("GET", "/api/task/log/?page=1&order_by=hostname", None, 412),
         ("GET", f"/api/task/{PENDING}/done/", None, 201),
-        ("PUT", f"/api/task/{PENDING}/cancel/", {"force": True}, 410),
+        ("PUT", f"/api/task/{STARTED}/cancel/", {"force": True}, 410),
         ("POST", "/api/accounts/login/", {"username": "alice"}, 400),
     ],
 )

@@ -20,7 +20,6 @@ import pytest
 
 from mockserver import store as store_module
 from mockserver.clock import ControlledClock, fixed_clock
-from mockserver.demo_data import populate
 from mockserver.deployment import Deployment, NewTask
 from mockserver.errors import CannotCancel
 from mockserver.lifecycle import TaskObject
@@ -34,6 +33,7 @@ from mockserver.tasklog import (
     Order,
     Visibility,
 )
+from mockserver.worlds.install import install_demo
 from tests.conftest import DOC_TIME
 from tests.mockserver.conftest import dc, user
 
@@ -71,19 +71,32 @@ class Naive:
         with sqlite3.connect(self.path) as db:
             return db.execute(
                 "SELECT id, time_us, dc_id, owner_id, task_type, status, object_type, "
-                "object_name, task FROM log"
+                "object_pk, task FROM log"
             ).fetchall()
 
     def running(self, vis: Visibility, now_us: int) -> set[str]:
-        sql = "SELECT id, owner_id FROM task WHERE dc_id = ? AND end_us > ? AND created_us <= ?"
+        """The tasks in the pending lists (show_running shows their entries)."""
+        sql = (
+            "SELECT id, owner_id FROM task WHERE listed AND dc_id = ? AND unlisted_us > ? "
+            "AND created_us <= ?"
+        )
         with sqlite3.connect(self.path) as db:
             found = db.execute(sql, (vis.dc_id, now_us, now_us)).fetchall()
         return {i for i, owner in found if vis.owner_id in (None, owner)}
 
+    def named(self, object_type: str, text: str) -> set[str]:
+        """The objects whose current name holds ``text`` (the object_name filter)."""
+        with sqlite3.connect(self.path) as db:
+            found = db.execute("SELECT type, pk, name FROM object").fetchall()
+        return {
+            pk for kind, pk, name in found if kind == object_type and text.lower() in name.lower()
+        }
+
     def select(self, vis: Visibility, flt: LogFilter, now_us: int, *, since: int | None = None):  # type: ignore[no-untyped-def]
         running = self.running(vis, now_us)
+        named = self.named(flt.object_type or "", flt.object_name or "")
         for row in self.rows():
-            _id, time_us, dc_id, owner, task_type, status, object_type, object_name, task = row
+            _id, time_us, dc_id, owner, task_type, status, object_type, object_pk, task = row
             seen = dc_id == vis.dc_id or (vis.unbound_everywhere and task_type >= 100)
             if not seen or (vis.owner_id is not None and owner != vis.owner_id):
                 continue
@@ -93,7 +106,7 @@ class Naive:
                 continue
             if flt.object_type is not None and object_type != flt.object_type:
                 continue
-            if flt.object_name and flt.object_name.lower() not in object_name.lower():
+            if flt.object_name and object_pk not in named:
                 continue
             if flt.hide_auto and task_type in AUTO_TASK_TYPES:
                 continue
@@ -137,7 +150,7 @@ def world(tmp_path: Path) -> Iterator[tuple[Deployment, ControlledClock, Naive]]
     path = tmp_path / "world.sqlite3"
     clock = fixed_clock(DOC_TIME)
     store = Store(path)
-    populate(store, clock.now(), tasks=700, days=2)
+    install_demo(store, clock.now(), history=700, days=2)
     yield Deployment(store, clock, rng=Random(5)), clock, Naive(path)
     store.close()
 
@@ -188,7 +201,7 @@ def test_they_match_after_a_reset_and_in_a_file_opened_again(
     deployment, clock, naive = world
     deployment.store.clear()
     assert deployment.store.count_log() == 0
-    populate(deployment.store, clock.now(), seed=9, tasks=300)
+    install_demo(deployment.store, clock.now(), seed=9, history=300)
     check_against_naive(deployment.store, naive, now_us(clock))
     deployment.store.close()
     again = Store(naive.path)
@@ -223,7 +236,7 @@ def test_a_bulk_write_drops_and_builds_the_indexes_and_counts_alike(
     monkeypatch.setattr(store_module, "BULK_ROWS", 100)
     path = tmp_path / "bulk.sqlite3"
     store = Store(path)
-    populate(store, DOC_TIME, tasks=700)
+    install_demo(store, DOC_TIME, history=700)
     with sqlite3.connect(path) as db:
         indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
     assert set(store_module.LOG_INDEXES) <= indexes
@@ -247,7 +260,7 @@ ODD_TIMES = [
 
 def test_entries_rendered_by_sqlite_are_the_json_python_renders(tmp_path: Path) -> None:
     store = Store(tmp_path / "odd.sqlite3")
-    populate(store, DOC_TIME, tasks=300)
+    install_demo(store, DOC_TIME, history=300)
     store.add_log_entries(
         LogEntry(
             time=moment,

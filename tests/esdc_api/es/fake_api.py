@@ -125,7 +125,11 @@ def create_app() -> Starlette:
             Route("/api/task/log/", task_log),
             Route("/api/task/{task_id}/status/", task_status),
             Route("/api/task/{task_id}/cancel/", task_cancel, methods=["PUT"]),
-            Route("/api/echo/", echo, methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"]),
+            *(
+                # Also without the slash, to show a URL that es sent without one.
+                Route(path, echo, methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"])
+                for path in ("/api/echo/", "/api/echo")
+            ),
             *(
                 status_answer(status, detail)
                 for status, detail in [

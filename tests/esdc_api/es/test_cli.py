@@ -9,6 +9,7 @@ import socket
 import stat
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import httpx
@@ -146,6 +147,24 @@ def test_the_resource_gets_a_trailing_slash(es: Es) -> None:
     assert es("get", "/echo").json()["text"]["path"] == "/api/echo/"
 
 
+def test_the_trailing_slash_goes_after_a_query_written_in_the_resource(
+    es: Es, live_server: LiveServer
+) -> None:
+    # What bin/es sends for `es get /task/log?page=2` (recorded exchange n=41), and parameters
+    # after that query, as python-requests joined them.
+    outcome = es("get", "/echo?page=2", "-dc", "main")
+    assert outcome.json()["url"] == f"{live_server.url}/echo?page=2/&dc=main"
+    echo = outcome.json()["text"]
+    assert (echo["path"], echo["query"]) == ("/api/echo", "page=2/&dc=main")
+
+
+def test_actions_are_case_insensitive(es: Es, token_store: Path) -> None:
+    assert es("GET", "/task").out == es("get", "/task").out
+    assert es("Set", "/echo", "-n", "json::1").json()["text"]["method"] == "PUT"
+    assert es("LOGIN", "-username", USERNAME, "-password", PASSWORD).code == 0
+    assert token_store.read_text() == TOKEN
+
+
 def test_requests_carry_the_originals_headers(es: Es) -> None:
     headers = es("create", "/echo").json()["text"]["headers"]
     assert headers["user-agent"] == f"es/{ES_VERSION}" == "es/1.3.3"
@@ -268,6 +287,33 @@ def test_an_unreachable_server_exits_3_with_one_line(es: Es) -> None:
     assert outcome.err.count("\n") == 1
 
 
+def test_a_self_signed_certificate_is_accepted_by_default_without_a_warning(
+    es: Es, tls_server: LiveServer
+) -> None:
+    # As the original (SSL_VERIFY = False); its urllib3 warned about it, httpx does not.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        outcome = es("get", "/task", env={"ES_API_URL": tls_server.url})
+    assert (outcome.code, outcome.err, caught) == (0, "", [])
+    assert outcome.json()["url"] == f"{tls_server.url}/task/"
+    assert outcome.json()["text"] == TASK_IDS
+
+
+def test_es_ssl_verify_1_refuses_a_self_signed_certificate(es: Es, tls_server: LiveServer) -> None:
+    outcome = es("get", "/task", env={"ES_API_URL": tls_server.url, "ES_SSL_VERIFY": "1"})
+    assert (outcome.code, outcome.out) == (ExitCode.REQUEST_FAILED, "")
+    assert "CERTIFICATE_VERIFY_FAILED" in outcome.err
+    assert outcome.err.endswith("the certificate is not trusted; ES_SSL_VERIFY=0 skips the check\n")
+
+
+def test_a_stray_value_is_ignored_and_the_request_still_sent(es: Es) -> None:
+    outcome = es("get", "/echo", "-status", "FAILURE", "SUCCESS")
+    assert (outcome.code, outcome.json()["text"]["query"]) == (0, "status=FAILURE")
+    assert outcome.err == (
+        "es: ignoring 'SUCCESS': a value needs a -name before it, as in -name value\n"
+    )
+
+
 def test_a_bad_json_parameter_exits_11_before_sending(es: Es) -> None:
     outcome = es("create", "/echo", "-ids", "json::[1,")
     assert (outcome.code, outcome.out) == (11, "")
@@ -328,6 +374,23 @@ def test_help_flags_print_usage_with_the_quirks_and_exit_0(flag: str) -> None:
     assert run(["es", flag], env={}, stdout=out, stderr=io.StringIO()) == 0
     assert "Quirks kept from the original es" in out.getvalue()
     assert "-last -1 sends" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("words", "code"),
+    [
+        (["get", "/task", "--help"], ExitCode.UNKNOWN_FORMAT),
+        (["GET", "/task", "-dc", "main", "--help"], ExitCode.UNKNOWN_FORMAT),
+        (["get", "--help"], ExitCode.MISSING_RESOURCE),  # the resource is checked first
+        (["-d", "--help"], ExitCode.USAGE),  # no action is left
+    ],
+)
+def test_help_after_the_first_word_exits_as_the_original(
+    es: Es, words: list[str], code: int
+) -> None:
+    outcome = es(*words)
+    assert (outcome.code, outcome.out) == (code, "")
+    assert outcome.err.startswith("ERROR: ")
 
 
 def test_a_streamed_task_waits_with_dots_and_reports_the_final_status(es: Es) -> None:

@@ -13,7 +13,6 @@ from esdc_api.es.errors import (
     MissingResource,
     UnknownAction,
     UnknownFormat,
-    UsageError,
 )
 
 
@@ -33,6 +32,13 @@ def test_each_action_maps_to_its_http_method(action: str, method: str) -> None:
     assert parse_command([action, "/task"]).method == method
 
 
+@pytest.mark.parametrize("action", ["GET", "Get", "gEt"])
+def test_the_action_is_read_in_any_case(action: str) -> None:
+    command = parse_command([action, "/task", "-dc", "main"])
+    assert (command.action, command.method, command.in_query) == ("get", "GET", True)
+    assert command.words == (action, "/task", "-dc", "main")  # -d shows it as typed
+
+
 def test_only_get_and_logout_send_parameters_in_the_query_string() -> None:
     in_query = {
         a
@@ -47,8 +53,9 @@ def test_a_trailing_slash_is_appended_to_the_resource() -> None:
     assert parse_command(["get", "/task/log/"]).path == "/task/log/"
 
 
-def test_the_trailing_slash_goes_before_a_query_written_in_the_resource() -> None:
-    assert with_trailing_slash("/task/log?page=1") == "/task/log/?page=1"
+def test_the_trailing_slash_goes_after_a_query_written_in_the_resource() -> None:
+    assert with_trailing_slash("/task/log?page=2") == "/task/log?page=2/"
+    assert parse_command(["get", "/task/log?page=2"]).path == "/task/log?page=2/"
 
 
 def test_login_and_logout_default_to_the_accounts_resources() -> None:
@@ -108,9 +115,11 @@ def test_an_unreadable_file_names_the_parameter_and_the_path(tmp_path: Path) -> 
     )
 
 
-def test_a_value_without_a_name_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match=r"unexpected value 'SUCCESS'"):
-        parse_params(["-status", "FAILURE", "SUCCESS"])
+def test_a_stray_value_without_a_name_is_ignored() -> None:
+    assert parse_params(["-status", "FAILURE", "SUCCESS"]) == {"status": "FAILURE"}
+    command = parse_command(["get", "/task/log", "main", "-page", "1", "2", "-full"])
+    assert command.params == {"page": "1", "full": True}
+    assert command.ignored == ("main", "2")
 
 
 def test_api_key_is_taken_out_of_the_parameters() -> None:
@@ -169,9 +178,18 @@ def test_checks_run_in_the_originals_order_action_resource_format() -> None:
         parse_command(["get", "--xml"])
 
 
-@pytest.mark.parametrize("args", [["-h"], ["--help"], ["-?"], ["get", "/task", "--help"]])
+@pytest.mark.parametrize("args", [["-h"], ["--help"], ["-?"], ["--help", "get", "/task"]])
 def test_help_flags_ask_for_usage(args: list[str]) -> None:
     assert wants_help(args)
+
+
+def test_help_after_the_first_word_is_an_output_format_and_exits_13() -> None:
+    assert not wants_help(["get", "/task", "--help"])
+    with pytest.raises(UnknownFormat, match=r"unknown output format '--help'") as caught:
+        parse_command(["get", "/task", "--help"])
+    assert caught.value.exit_code == ExitCode.UNKNOWN_FORMAT
+    assert str(caught.value).endswith("only as the first argument: es --help)")
+    assert parse_command(["get", "/task", "-h"]).params == {"h": True}
 
 
 def test_help_the_action_is_not_a_help_flag() -> None:

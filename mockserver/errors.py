@@ -155,6 +155,8 @@ class ParseError(ApiError):
     """A body that is not JSON (or not UTF-8)."""
 
     status = HTTPStatus.BAD_REQUEST
+
+
 class ServiceUnavailable(ApiError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
     detail = "System update in progress"

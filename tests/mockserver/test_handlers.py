@@ -3,8 +3,6 @@ cancel and a delete, as the recorded Danube Cloud 4.6 answers show them (cited b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import httpx
 import pytest
 
@@ -12,7 +10,7 @@ from mockserver import create_app
 from mockserver.accounts import Token, User
 from tests.conftest import LiveServer, auth, frozen_settings, serve_in_thread
 
-PENDING = "3e3d1-e7a05c3b-9d42-4b6e-a1c8"  # alice's
+STARTED = "3e3d1-4b1d9e06-2c7a-4f83-8e15"  # alice's, running on a worker
 BOBS = "4e4d1-2c8e5f19-3a7d-4e62-9c01"  # STARTED
 LOGIN = "/api/accounts/login/"
 REQUIRED = ["This field is required."]
@@ -90,33 +88,21 @@ def test_a_login_without_api_access_is_a_400_with_a_full_stop() -> None:
     assert not [h for h in response.headers if h.startswith("es_")]
 
 
-@dataclass(frozen=True)
-class _Inactive(User):
-    is_active: bool = False
-
-
-def test_a_login_of_an_inactive_account_is_refused_and_leaves_no_session(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """n=364 (F8): right password, disabled account."""
+def test_a_login_of_an_inactive_account_is_refused_and_keeps_its_token() -> None:
+    """n=364, 11 (F8): right password, disabled account; the token it had stays (and is
+    refused as an inactive account's)."""
     server = create_app(frozen_settings())
     deployment = server.deployment
-    alice = next(u for u in deployment.users.values() if u.username == "alice")
-    deployment.users[alice.id] = _Inactive(**alice.__dict__)
-    issued: list[str] = []
-    real_login = deployment.login
-
-    def recording_login(username: str, password: str) -> Token:
-        token = real_login(username, password)
-        issued.append(token.key)
-        return token
-
-    monkeypatch.setattr(deployment, "login", recording_login)
+    deployment.store.add_user(User(91, "inactive", "inactive", None, current_dc=1, is_active=False))
+    deployment.store.save_token(Token("0123", 91, deployment.now()))
+    deployment.reload_accounts()
     for live in serve_in_thread(server):
         with live.client() as client:
-            response = login(client, {"username": "alice", "password": "alice"})
+            response = login(client, {"username": "inactive", "password": "inactive"})
+            wrong = login(client, {"username": "inactive", "password": "nope"})
     assert (response.status_code, response.json()) == (400, {"detail": "User account is disabled."})
-    assert all(deployment.store.token(key) is None for key in issued)
+    assert wrong.json() == {"detail": "Unable to log in with provided credentials."}
+    assert deployment.store.token("0123") is not None
 
 
 def test_logout_by_api_key_says_bye_and_leaves_the_token_alive(live_server: LiveServer) -> None:
@@ -147,20 +133,20 @@ def test_a_key_wins_over_the_token_of_another_user(live_server: LiveServer) -> N
 def test_force_no_is_true_and_a_cancel_with_it_kills(live_server: LiveServer) -> None:
     """n=339 (F10): any non-empty value that is not a false spelling is true."""
     with live_server.client("alice") as client:
-        response = client.put(f"/api/task/{PENDING}/cancel/", json={"force": "no"})
+        response = client.put(f"/api/task/{STARTED}/cancel/", json={"force": "no"})
         log = client.get("/api/task/log/?page=1&status=REVOKED").json()["results"]
     assert response.status_code == 410
-    assert [e["detail"] for e in log if e["task"] == PENDING] == ["terminated (9)"]
+    assert [e["detail"] for e in log if e["task"] == STARTED] == ["terminated (9)"]
 
 
 def test_force_false_spellings_and_containers_do_not_kill(live_server: LiveServer) -> None:
     """n=351 (F10): a list is a 500 on real deployments (x-known-defects force-not-a-scalar),
     false here; "0" is a false spelling."""
     with live_server.client("alice") as client:
-        response = client.put(f"/api/task/{PENDING}/cancel/", json={"force": [1]})
+        response = client.put(f"/api/task/{STARTED}/cancel/", json={"force": [1]})
         log = client.get("/api/task/log/?page=1&status=REVOKED").json()["results"]
     assert response.status_code == 410
-    assert [e["detail"] for e in log if e["task"] == PENDING] == ["terminated (15)"]
+    assert [e["detail"] for e in log if e["task"] == STARTED] == ["terminated (15)"]
 
 
 @pytest.mark.parametrize(

@@ -458,3 +458,14 @@ def test_a_task_id_over_64_characters_is_well_formed(live_server: LiveServer, ta
         response = client.get(f"/api/task/{task_id}/")
     assert (response.status_code, response.json()) == (404, {"detail": "Task does not exist"})
 
+
+def test_ping_answers_anyone_without_es_headers(live_server: LiveServer) -> None:
+    """n=530, 531: api_ping is built without the request; bad credentials are still refused."""
+    with live_server.client() as client:
+        anonymous = client.get("/api/ping/")
+        alice = client.get("/api/ping/", headers=auth("alice"))
+        bad = client.get("/api/ping/", headers={"ES-API-KEY": "doesnotexist0000"})
+    for response in (anonymous, alice):
+        assert (response.status_code, response.json()) == (200, "pong")
+        assert es_headers(response) == {} and response.headers["allow"] == "OPTIONS, GET"
+    assert (bad.status_code, es_headers(bad)) == (403, {"es_version": "4.6", "es_username": ""})

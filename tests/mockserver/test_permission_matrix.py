@@ -58,6 +58,8 @@ READS |= {
     "describeTaskLogStats": ("OPTIONS", "/api/task/log/stats/", None, _ANY_ACCOUNT),
     "describeLogin": ("OPTIONS", "/api/accounts/login/", None, (200,) * 6 + (403,)),
     "describeLogout": ("OPTIONS", "/api/accounts/logout/", None, _ANY_ACCOUNT),
+    "describePing": ("OPTIONS", "/api/ping/", None, (200,) * 6 + (403,)),
+    "ping": ("GET", "/api/ping/", None, (200,) * 6 + (403,)),  # n=530, 531
 }
 #: Operations that change a task: each case gets a fresh server.
 WRITES = {

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from esdc_api.rates import Rate
 from esdc_api.spec import CONTROL_SPEC_ROOT, load_spec
 from mockserver.answers import AnswerCache
+from mockserver.bodies import VALIDATOR_MAP
 from mockserver.clock import ControlledClock
 from mockserver.control import Control
 from mockserver.deployment import Deployment
@@ -35,14 +36,14 @@ from mockserver.dispatch import Caller, Operations, connexion_views
 from mockserver.errors import ApiError
 from mockserver.handlers import Handlers
 from mockserver.i18n import ENGLISH, translate_body
-from mockserver.middleware import CALLER_KEY, ApiPipeline, SiteRoot
+from mockserver.middleware import CALLER_KEY, ApiPipeline
 from mockserver.negotiation import indent_of
 from mockserver.responses import dumps
 from mockserver.routing import Router
 from mockserver.settings import Settings
+from mockserver.site import SiteRoot
 from mockserver.store import Store
 from mockserver.throttle import Throttle
-from mockserver.validation import VALIDATOR_MAP
 from mockserver.worlds import DEMO_WORLD
 from mockserver.worlds.install import install, read_world
 

@@ -24,9 +24,10 @@ from starlette.types import Receive, Scope
 
 from mockserver.accounts import Dc, User
 from mockserver.answers import Answer, AnswerCache
+from mockserver.bodies import BodyRules
 from mockserver.errors import AuthenticationFailed
 from mockserver.i18n import ENGLISH
-from mockserver.validation import PARAMS_KEY, BodyRules, ParameterRules
+from mockserver.validation import PARAMS_KEY, ParameterRules
 
 METHODS = ("get", "put", "post", "delete", "patch")
 

@@ -375,23 +375,3 @@ def _slashed_url(scope: Scope, headers: Headers) -> str:
     query = scope.get("query_string", b"").decode("latin-1")
     path = raw_path.decode("latin-1")
     return f"{scope.get('scheme', 'http')}://{host}{path}/" + (f"?{query}" if query else "")
-
-
-class SiteRoot:
-    """``/`` redirects (302) to the reference server's start page, Swagger UI. Real
-    deployments send it to their web UI instead (``site-root`` in the spec's
-    ``x-deviations``)."""
-
-    def __init__(self, app: ASGIApp, *, location: str) -> None:
-        self.app, self.location = app, location
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") != "/":
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        host = headers.get("host") or "{}:{}".format(*(scope.get("server") or ("127.0.0.1", 80)))
-        url = f"{scope.get('scheme', 'http')}://{host}{self.location}"
-        response: Response = redirect(url, HTTPStatus.FOUND)
-        language = i18n.negotiate(headers.get("accept-language"))
-        await response(scope, receive, localized(send, language))

@@ -10,8 +10,9 @@ import pytest
 from starlette.datastructures import QueryParams
 
 from esdc_api.spec import load_spec
+from mockserver.bodies import BodyRules
 from mockserver.errors import ApiError
-from mockserver.validation import BodyRules, ParameterRules, boolean_value, parse_date
+from mockserver.validation import ParameterRules, boolean_value, parse_date
 
 DATE_MESSAGE = "Date has wrong format. Use one of these formats instead: YYYY[-MM[-DD]]"
 NEEDS_TYPE = "object_type attribute is required when filtering by object_name."

@@ -81,7 +81,8 @@ def _server_error(request: ConnexionRequest, exc: Exception) -> ConnexionRespons
 
 
 class ReferenceServer:
-    """The reference server as an ASGI application, with its deployment at hand for tests."""
+    """The reference server as an ASGI application, with its deployment and its operations (the
+    rules each request is checked by) at hand for tests."""
 
     def __init__(
         self,
@@ -90,12 +91,14 @@ class ReferenceServer:
         clock: ControlledClock,
         settings: Settings,
         answers: AnswerCache | None = None,
+        operations: Operations | None = None,
     ) -> None:
         self.asgi = asgi
         self.deployment = deployment
         self.clock = clock
         self.settings = settings
         self.answers = answers
+        self.operations = operations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.asgi(scope, receive, send)
@@ -180,6 +183,7 @@ def create_app(
         Throttle(Rate.parse(settings.anon_rate), enabled=settings.throttle),
     )
     control.throttles = throttles
+    operations = Operations(spec, handlers, answers)
     asgi: ASGIApp = ApiPipeline(
         app,
         deployment=deployment,
@@ -187,7 +191,7 @@ def create_app(
         version=str(spec["info"]["version"]),
         user_throttle=throttles[0],
         anon_throttle=throttles[1],
-        operations=Operations(spec, handlers, answers),
+        operations=operations,
         # Checking answers against the spec is connexion's job: then it validates and calls
         # the handlers too. Otherwise the pipeline calls them itself, a lot faster.
         via_connexion=settings.validate_responses,
@@ -221,7 +225,7 @@ def create_app(
             ),
             API_BASE,
         )
-    return ReferenceServer(asgi, deployment, clock, settings, answers)
+    return ReferenceServer(asgi, deployment, clock, settings, answers, operations)
 
 
 class _ApiOnly:

@@ -231,6 +231,9 @@ class Operations:
     def get(self, template: str, method: str) -> Operation | None:
         return self._table.get((template, method))
 
+    def by_id(self, operation_id: str) -> Operation:
+        return next(op for op in self._table.values() if op.operation_id == operation_id)
+
     def __len__(self) -> int:
         return len(self._table)
 

@@ -8,8 +8,11 @@ against the reference server and fails the build when an answer differs from the
 import sys
 from pathlib import Path
 
-# A checkout works without installing the toolkit.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# A checkout works without installing the toolkit. (In a wheel this file is a copy inside the
+# installed package, esdc_api/_data/, and the toolkit is importable anyway.)
+_checkout = Path(__file__).resolve().parent
+if (_checkout / "esdc_api").is_dir():
+    sys.path.insert(0, str(_checkout))
 
 project = "Danube Cloud task API"
 author = "Danube Cloud task API toolkit"

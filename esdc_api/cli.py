@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from esdc_api import __version__
+from esdc_api import __version__, extras
 from esdc_api.errors import ExternalToolError, SpecError, SpecNotFound
 
 #: The exit status of ``esdc-api lint`` when the spec has errors (2 is a usage error).
@@ -67,9 +67,20 @@ def cli() -> None:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="File to write: JSON if it ends in .json, YAML if .yaml or .yml.",
 )
+@click.option(
+    "--dereference",
+    is_flag=True,
+    help="Write every $ref resolved, as the server's router reads it, instead of keeping the "
+    "shared definitions under components/.",
+)
 @click.option("--spec", "spec_path", type=SpecPath(), default=None, help="The spec's root file.")
-def bundle(output: Path, spec_path: Path | None) -> None:
-    """Bundle the split spec into one resolved document."""
+def bundle(output: Path, spec_path: Path | None, dereference: bool) -> None:
+    """Bundle the split spec into one document.
+
+    Shared definitions (schemas, parameters, responses, examples, headers) stay references to
+    components/, named as their files define them: what code generators want, and what the
+    reference server serves at /api/openapi.json. --dereference writes the resolved form.
+    """
     from esdc_api import spec as spec_module
 
     if output.suffix not in {".json", ".yaml", ".yml"}:
@@ -77,8 +88,9 @@ def bundle(output: Path, spec_path: Path | None) -> None:
             f"cannot tell the format of {output.name!r}: name the file .json, .yaml or .yml",
             param_hint="'-o' / '--output'",
         )
+    load = spec_module.load_spec if dereference else spec_module.load_bundle
     try:
-        document = spec_module.load_spec(spec_path)
+        document = load(spec_path)
         spec_module.dump(document, output)
     except SpecNotFound as exc:
         raise click.ClickException(str(exc)) from exc
@@ -92,7 +104,8 @@ def bundle(output: Path, spec_path: Path | None) -> None:
 @click.option(
     "--external",
     is_flag=True,
-    help="Also run Spectral and Redocly (from node_modules/.bin, see package.json) on the bundle.",
+    help="Also run Spectral and Redocly on the bundle: from node_modules/.bin (`npm ci` in a "
+    "checkout) or PATH (`npm install -g`, versions as package.json pins them).",
 )
 @click.pass_context
 def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
@@ -100,8 +113,10 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
 
     \b
     SPEC is the spec's root file: by default $ESDC_SPEC or the project's openapi/openapi.yaml.
-    Exit status: 0 when there are no errors, 1 when there are, 2 on a usage error.
+    Exit status: 0 when there are no errors, 1 when there are (or a tool is missing),
+    2 on a usage error.
     """
+    _require("lint")
     from esdc_api import lint as lint_module
     from esdc_api import spec as spec_module
 
@@ -200,8 +215,8 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     "--docs-dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     default=None,
-    help="A built docs site to serve under /docs/ [default: build/docs/html, where "
-    "'esdc-api docs' writes it, when it exists].",
+    help="A built docs site to serve under /docs/ [default: build/docs/html under the working "
+    "directory, where 'esdc-api docs' writes it, when it exists].",
 )
 @click.option("--spec", "spec_path", type=SpecPath(), default=None, help="The spec's root file.")
 @click.option(
@@ -326,6 +341,7 @@ def check(url: str | None, pytest_args: tuple[str, ...], **options: Any) -> None
     Exit status: 0 the deployment matches the spec, 1 it differs (see the summary),
     2 a usage error, other values as pytest's.
     """
+    _require("check")
     import pytest
 
     import contract_tests
@@ -384,6 +400,7 @@ def docs(output: Path | None, spec_path: Path | None, quiet: bool) -> None:
     another status than its x-es-examples entry promises or does not match the spec's response
     schema. Every Sphinx warning is an error.
     """
+    _require("docs")
     from sphinx.errors import SphinxError
 
     from esdc_api.docs.build import DEFAULT_OUTPUT, build
@@ -552,6 +569,14 @@ def replay(
         click.echo(f"wrote {json_path}", err=True)
     if report.failed:
         raise SystemExit(EXIT_DIFFERS)
+
+
+def _require(extra: str) -> None:
+    """Stop with a line naming the ``pip install`` when the subcommand's extra is missing."""
+    try:
+        extras.require(extra)
+    except extras.MissingExtra as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def main() -> None:

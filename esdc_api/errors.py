@@ -5,7 +5,9 @@
     ToolkitError
     ├── SpecError             the spec cannot be read or bundled
     │   └── SpecNotFound      the spec's root file does not exist
-    └── ExternalToolError     Spectral or Redocly could not be run, or their report not read
+    ├── ExternalToolError     Spectral or Redocly could not be run, or their report not read
+    │   └── MissingTools      ... because they are not installed (esdc_api.external_lint)
+    └── MissingExtra          a subcommand's extra is not installed (esdc_api.extras)
 """
 
 from pathlib import Path

@@ -1,26 +1,29 @@
 """Spectral and Redocly, the OpenAPI linters our users run, on a bundled spec.
 
-Both are npm packages pinned in the repository's ``package.json`` (``npm ci`` installs them
-into ``node_modules/.bin``) and configured by ``.spectral.yaml`` and ``redocly.yaml`` at the
-repository root. Each reports a finding at a path into the bundled document; the caller maps
-it back to a source file.
+Both are npm packages pinned in the repository's ``package.json`` and configured by
+``.spectral.yaml`` and ``redocly.yaml`` (the wheel carries all three, see
+:mod:`esdc_api.resources`). They are looked for in ``node_modules/.bin`` of the checkout (where
+``npm ci`` puts them) and of the working directory, then on ``PATH`` (``npm install -g``).
+Each reports a finding at a path into the bundled document; the caller maps it back to a
+source file.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from esdc_api import resources
 from esdc_api.errors import ExternalToolError
 from esdc_api.sourcemap import Key, unescape
-from esdc_api.spec import REPO_ROOT
 
-BIN = REPO_ROOT / "node_modules" / ".bin"
 #: Neither tool needs the network to lint a local file: no telemetry, no update check.
 _QUIET_ENV = {
     "REDOCLY_TELEMETRY": "off",
@@ -39,20 +42,38 @@ class Finding:
     severity: str  # "error" or "warning"
 
 
+def bin_dirs() -> list[Path]:
+    """Where ``npm ci`` puts the tools: the checkout's and the working directory's
+    ``node_modules/.bin``."""
+    return [resources.path("node_modules", ".bin"), Path.cwd() / "node_modules" / ".bin"]
+
+
+def pinned(package: str) -> str:
+    """The version of an npm package that ``package.json`` pins."""
+    manifest = json.loads(resources.path("package.json").read_text())
+    return str(manifest["devDependencies"][package])
+
+
 @dataclass(frozen=True)
 class Tool:
-    """An npm linter, run from ``node_modules/.bin`` with its config file."""
+    """An npm linter (the executable ``name`` of the npm ``package``) with its config file."""
 
     name: str
+    package: str
     config: Path
 
     @property
-    def executable(self) -> Path:
-        return BIN / self.name
+    def executable(self) -> Path | None:
+        """Where the tool is: in a ``node_modules/.bin`` of :func:`bin_dirs`, else on PATH."""
+        for folder in bin_dirs():
+            if (folder / self.name).is_file():
+                return folder / self.name
+        found = shutil.which(self.name)
+        return Path(found) if found else None
 
     @property
     def installed(self) -> bool:
-        return self.executable.is_file()
+        return self.executable is not None
 
     def command(self, bundle: Path) -> list[str]:
         raise NotImplementedError
@@ -65,17 +86,15 @@ class Tool:
 
         :raises ExternalToolError: if the tool is not installed, fails, or prints no report.
         """
-        if not self.installed:
-            raise ExternalToolError(
-                self.name, f"not installed at {str(self.executable)!r}; run `npm ci` first"
-            )
+        if self.executable is None:
+            raise MissingTools([self])
         try:
             done = subprocess.run(
                 self.command(bundle),
                 capture_output=True,
                 text=True,
                 timeout=300,
-                cwd=REPO_ROOT,
+                cwd=bundle.parent,
                 env={**os.environ, **_QUIET_ENV},
                 check=False,
             )
@@ -98,7 +117,7 @@ class Spectral(Tool):
         ruleset = str(self.config)
         # --quiet: without it Spectral prints a sentence after the JSON report.
         return [
-            str(self.executable),
+            str(self.executable or self.name),
             "lint",
             "--quiet",
             "--ruleset",
@@ -121,7 +140,15 @@ class Redocly(Tool):
 
     def command(self, bundle: Path) -> list[str]:
         config = str(self.config)
-        return [str(self.executable), "lint", "--config", config, "--format", "json", str(bundle)]
+        return [
+            str(self.executable or self.name),
+            "lint",
+            "--config",
+            config,
+            "--format",
+            "json",
+            str(bundle),
+        ]
 
     def parse(self, report: Any) -> list[Finding]:
         return [
@@ -142,7 +169,31 @@ def _pointer_path(pointer: str) -> tuple[Key, ...]:
     return tuple(unescape(token) for token in tokens)
 
 
+class MissingTools(ExternalToolError):
+    """Raised when tools are not installed; says how to install them, pinned."""
+
+    def __init__(self, tools: Sequence[Tool]) -> None:
+        names = " and ".join(tool.name for tool in tools)
+        packages = " ".join(f"{tool.package}@{pinned(tool.package)}" for tool in tools)
+        super().__init__(
+            names,
+            "not installed: in a checkout of the toolkit run `npm ci`, "
+            f"elsewhere `npm install -g {packages}`",
+        )
+        self.tools = list(tools)
+
+
+def require(tools: Sequence[Tool]) -> None:
+    """Make sure every tool of ``tools`` is installed.
+
+    :raises MissingTools: naming those that are not, and how to install them.
+    """
+    missing = [tool for tool in tools if not tool.installed]
+    if missing:
+        raise MissingTools(missing)
+
+
 TOOLS: tuple[Tool, ...] = (
-    Spectral("spectral", REPO_ROOT / ".spectral.yaml"),
-    Redocly("redocly", REPO_ROOT / "redocly.yaml"),
+    Spectral("spectral", "@stoplight/spectral-cli", resources.path(".spectral.yaml")),
+    Redocly("redocly", "@redocly/cli", resources.path("redocly.yaml")),
 )

@@ -18,8 +18,12 @@ Rules, by the name shown in brackets in each report line:
 ``x-es-examples``, ``x-invalid``, ``x-http-status``, ``x-allow``, ``x-view-name``
     our vendor extensions, out of shape or naming a status, example or method the spec lacks
     (``x-allow`` lists each method of its path, OPTIONS among them, exactly once).
+``component-name`` (a warning)
+    two definitions of one kind with the same name in different files: the bundle keeps the
+    first name under ``components/`` and names the other after its file too.
 ``spectral:<rule>``, ``redocly:<rule>``
-    with ``external=True``, what Spectral and Redocly report on the bundle.
+    with ``external=True``, what Spectral and Redocly report on the bundle (the form
+    ``esdc-api bundle`` writes and the reference server serves).
 """
 
 from __future__ import annotations
@@ -40,7 +44,8 @@ from jsonschema.exceptions import UnknownType
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from referencing.exceptions import Unresolvable
 
-from esdc_api import external_lint, metaschema, sourcemap
+from esdc_api import bundler, external_lint, metaschema, sourcemap
+from esdc_api.errors import SpecError
 from esdc_api.schema_errors import first_line, leaf_errors
 from esdc_api.sourcemap import Key, Origin, SourceMap
 
@@ -102,8 +107,12 @@ def lint(root: Path | str, external: bool = False) -> Report:
     """Check the spec at ``root``; with ``external``, also run Spectral and Redocly on its bundle.
 
     :raises FileNotFoundError: if ``root`` does not exist.
+    :raises esdc_api.external_lint.MissingTools: with ``external``, if Spectral or Redocly is
+        not installed (before anything is checked).
     :raises esdc_api.errors.ExternalToolError: if Spectral or Redocly cannot be run.
     """
+    if external:
+        external_lint.require(external_lint.TOOLS)
     source = sourcemap.load(root)
     checker = _Checker(source)
     for error in source.ref_errors:
@@ -187,6 +196,7 @@ class _Checker:
         self.check_invalid_parameters()
         self.check_http_status_tables()
         self.check_path_extensions()
+        self.check_component_names()
 
     # -- path items ---------------------------------------------------------------------------
 
@@ -493,23 +503,40 @@ class _Checker:
     # -- Spectral and Redocly ---------------------------------------------------------------
 
     def run_external_tools(self) -> None:
+        """Spectral and Redocly on the bundle, as ``esdc-api bundle`` writes it and the
+        reference server serves it; each finding placed in its source file.
+
+        :raises esdc_api.external_lint.MissingTools: if one of them is not installed.
+        """
+        external_lint.require(external_lint.TOOLS)
+        bundled = bundler.bundle(self.source)
         with tempfile.TemporaryDirectory(prefix="esdc-api-lint-") as tmp:
-            bundle = Path(tmp) / "openapi.json"
-            bundle.write_text(json.dumps(self.document))
+            path = Path(tmp) / "openapi.json"
+            path.write_text(json.dumps(bundled.document))
             for tool in external_lint.TOOLS:
-                if not tool.installed:
-                    self.notes.append(
-                        f"{tool.name} skipped: not installed at {str(tool.executable)!r}; "
-                        "run `npm ci` to lint with it too"
-                    )
-                    continue
-                for finding in tool.run(bundle):
+                for finding in tool.run(path):
                     self.report(
-                        self.source.locate(finding.path),
+                        bundled.locate(finding.path),
                         f"{tool.name}:{finding.rule}",
                         finding.message,
                         finding.severity,
                     )
+
+    # -- the bundle -------------------------------------------------------------------------
+
+    def check_component_names(self) -> None:
+        """Two definitions of one kind with one name: the bundle had to rename one."""
+        try:
+            bundled = bundler.bundle(self.source)
+        except SpecError:
+            return  # what stops the bundle (a $ref to itself) is reported by the other checks
+        for renamed in bundled.renamed:
+            self.report(
+                renamed.origin,
+                "component-name",
+                f"{renamed}; give one of them another name",
+                "warning",
+            )
 
 
 _ES_EXAMPLE_SCHEMA: Mapping[str, Any] = {

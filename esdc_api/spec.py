@@ -1,8 +1,16 @@
-"""Reading the spec: the split YAML files under ``openapi/`` bundled into one resolved document.
+"""Reading the spec: the split YAML files under ``openapi/`` as one document, in two forms.
 
-The bundle is what every other part uses (the reference server, the contract tests, the docs).
-Resolving costs a few hundred milliseconds, so the result is cached in-process and on disk,
-keyed by the content of every file under the spec's folder.
+:func:`load_bundle`
+    the **bundle**: one document whose shared definitions stay references to
+    ``components/`` (:mod:`esdc_api.bundler`). The reference server serves it at
+    ``/api/openapi.json``, ``esdc-api bundle`` writes it, and code generators read it.
+:func:`load_spec`
+    the **resolved** form: every ``$ref`` replaced by what it points at. The reference server's
+    router and validation, the contract tests and the docs read this one.
+
+Both are made from :func:`esdc_api.sourcemap.load`, in about 50 ms, and kept in-process, keyed
+by the content of every file under the spec's folder. The project's own spec is found through
+:mod:`esdc_api.resources`, in a checkout or in an installed wheel alike.
 """
 
 from __future__ import annotations
@@ -17,13 +25,13 @@ from typing import Any
 
 import yaml
 
+from esdc_api import resources
 from esdc_api.errors import SpecError, SpecNotFound
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 #: The root file of the task API's spec.
-SPEC_ROOT = REPO_ROOT / "openapi" / "openapi.yaml"
+SPEC_ROOT = resources.path("openapi", "openapi.yaml")
 #: The root file of the reference server's control API.
-CONTROL_SPEC_ROOT = REPO_ROOT / "openapi" / "control" / "openapi.yaml"
+CONTROL_SPEC_ROOT = resources.path("openapi", "control", "openapi.yaml")
 
 Spec = dict[str, Any]
 
@@ -42,59 +50,43 @@ def _sources_digest(root: Path) -> str:
     return digest.hexdigest()[:20]
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "esdc-api"
-
-
-def resolve(root: Path) -> Spec:
-    """Bundle the spec at ``root`` with prance into one document with every ``$ref`` resolved.
-
-    :raises SpecNotFound: if ``root`` does not exist.
-    :raises SpecError: if a file cannot be parsed or a reference cannot be resolved.
-    """
-    root = Path(root)
-    if not root.is_file():
-        raise SpecNotFound(root)
-    import prance  # imported here: it costs a tenth of a second
-
-    try:
-        parser = prance.ResolvingParser(str(root.resolve()), lazy=True, strict=False)
-        parser.parse()
-    except Exception as exc:  # prance raises many kinds, from YAML scanners to its own
-        raise SpecError(f"cannot bundle {str(root)!r}: {exc}") from exc
-    spec: Spec = parser.specification
-    return spec
-
-
 @functools.lru_cache(maxsize=8)
-def _load_cached(root: Path, digest: str) -> Spec:
-    cache_file = _cache_dir() / f"{root.stem}-{digest}.json"
-    try:
-        return json.loads(cache_file.read_text())  # type: ignore[no-any-return]
-    except (OSError, ValueError):
-        pass
-    spec = resolve(root)
-    try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(spec))
-        tmp.replace(cache_file)
-    except OSError:
-        pass  # a read-only home only costs the next start the bundling time
-    return spec
+def _forms(root: Path, digest: str) -> tuple[Spec, Spec]:
+    from esdc_api import bundler, sourcemap
+
+    bundled = bundler.bundle(sourcemap.load(root))
+    return bundled.document, bundled.resolved()
 
 
-def load_spec(root: Path | str | None = None) -> Spec:
-    """Return the bundled spec (a fresh copy the caller may change).
-
-    :param root: the spec's root file; by default :func:`default_spec_path`.
-    """
+def _path(root: Path | str | None) -> Path:
     path = Path(root) if root is not None else default_spec_path()
     if not path.is_file():
         raise SpecNotFound(path)
-    path = path.resolve()
-    return copy.deepcopy(_load_cached(path, _sources_digest(path)))
+    return path.resolve()
+
+
+def load_bundle(root: Path | str | None = None) -> Spec:
+    """Return the bundle: the spec in one document, its shared definitions as references to
+    ``components/`` (a fresh copy the caller may change).
+
+    :param root: the spec's root file; by default :func:`default_spec_path`.
+    :raises SpecNotFound: if ``root`` does not exist.
+    :raises SpecError: if a file cannot be parsed or a ``$ref`` cannot be resolved.
+    """
+    path = _path(root)
+    return copy.deepcopy(_forms(path, _sources_digest(path))[0])
+
+
+def load_spec(root: Path | str | None = None) -> Spec:
+    """Return the resolved spec, every ``$ref`` replaced (a fresh copy the caller may change).
+
+    :param root: the spec's root file; by default :func:`default_spec_path`.
+    :raises SpecNotFound: if ``root`` does not exist.
+    :raises SpecError: if a file cannot be parsed, a ``$ref`` cannot be resolved, or the spec
+        refers to itself (a recursive schema has no resolved form).
+    """
+    path = _path(root)
+    return copy.deepcopy(_forms(path, _sources_digest(path))[1])
 
 
 def dump(spec: Spec, path: Path) -> None:

@@ -1,15 +1,25 @@
 """Wiring: the deployment, connexion with the spec, the pipeline, CORS (off unless asked for)
-and the control API."""
+and the control API.
+
+The spec comes in two forms (:mod:`esdc_api.spec`): the router, the operations and connexion's
+validation read the resolved one; ``/api/openapi.json`` and ``/control/openapi.json`` serve
+the bundles, whose shared definitions stay under ``components/`` for code generators and
+Swagger UI's Schemas section.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 from random import Random
 from typing import Any
 
 import connexion
+import yaml
+from connexion.exceptions import problem
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.middleware.context import ContextMiddleware
@@ -22,11 +32,14 @@ from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
+from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from esdc_api.bundler import dereference
 from esdc_api.rates import Rate
-from esdc_api.spec import CONTROL_SPEC_ROOT, load_spec
+from esdc_api.spec import CONTROL_SPEC_ROOT, Spec, load_bundle
 from mockserver.answers import AnswerCache
 from mockserver.bodies import VALIDATOR_MAP
 from mockserver.clock import ControlledClock
@@ -67,6 +80,18 @@ def _api_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         content_type="application/json",
         body=dumps(translate_body(exc.body(), language), indent_of(request.headers.get("accept"))),
         headers=exc.headers(),
+    )
+
+
+def _http_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    """A URL outside the APIs (404) and the like: connexion's answer, without the line its own
+    handler logs for every one."""
+    assert isinstance(exc, HTTPException)
+    return problem(
+        title=HTTPStatus(exc.status_code).phrase,
+        detail=exc.detail,
+        status=exc.status_code,
+        headers=exc.headers,
     )
 
 
@@ -131,10 +156,13 @@ def create_app(
 ) -> ReferenceServer:
     """The reference server for ``settings``.
 
-    :param spec: the bundled task API spec; by default the project's (or ``settings.spec_path``).
+    :param spec: the task API spec, bundled or resolved; it is served as it is. By default the
+        project's bundle (or that of ``settings.spec_path``).
     """
     settings = settings or Settings()
-    spec = spec if spec is not None else load_spec(settings.spec_path)
+    served = spec if spec is not None else load_bundle(settings.spec_path)
+    control_served = load_bundle(CONTROL_SPEC_ROOT)
+    spec = dereference(served)
     # Starlette tries routes in order: literal paths (/task/log/) must come before the
     # templated ones that would also match them (/task/{task_id}/).
     spec = {**spec, "paths": dict(sorted(spec["paths"].items(), key=lambda item: "{" in item[0]))}
@@ -162,13 +190,14 @@ def create_app(
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
     )
     app.add_api(
-        load_spec(CONTROL_SPEC_ROOT),
+        dereference(control_served),
         base_path=CONTROL_BASE,
         resolver=Resolver(control.resolve),
         validator_map=VALIDATOR_MAP,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
     )
     app.add_error_handler(ApiError, _api_error)
+    app.add_error_handler(HTTPException, _http_error)
     app.add_error_handler(Exception, _server_error)
     if settings.docs_dir is not None:
         _serve_docs(app, settings.docs_dir)
@@ -195,8 +224,9 @@ def create_app(
         # Checking answers against the spec is connexion's job: then it validates and calls
         # the handlers too. Otherwise the pipeline calls them itself, a lot faster.
         via_connexion=settings.validate_responses,
-        passthrough=(f"{API_BASE}/openapi.json", f"{API_BASE}/ui"),
+        passthrough=(f"{API_BASE}/ui",),
     )
+    asgi = SpecDocuments(asgi, {API_BASE: served, CONTROL_BASE: control_served})
     asgi = SiteRoot(asgi, location=f"{API_BASE}/ui/")
     if settings.cors_origins:
         asgi = _ApiOnly(
@@ -241,6 +271,41 @@ class _ApiOnly:
             await self.wrapped(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+
+class SpecDocuments:
+    """Serves each API's spec as given, at ``<base>/openapi.json`` and ``<base>/openapi.yaml``.
+
+    Connexion would serve its resolved copy. As connexion does, ``servers`` is the one URL the
+    API is at on this server, so that Swagger UI calls this server whatever its port.
+    """
+
+    def __init__(self, app: ASGIApp, specs: dict[str, Spec]) -> None:
+        self.app, self.specs = app, specs
+        self._bodies: dict[tuple[str, str], bytes] = {}
+
+    def body(self, url: str, fmt: str) -> bytes:
+        """The spec at ``url`` (the API's base URL with the server's root path) as ``fmt``."""
+        if (url, fmt) not in self._bodies:
+            base = next(base for base in self.specs if url.endswith(base))
+            document = {**self.specs[base], "servers": [{"url": url}]}
+            if fmt == "json":
+                text = json.dumps(document, ensure_ascii=False)
+            else:
+                text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+            self._bodies[(url, fmt)] = text.encode()
+        return self._bodies[(url, fmt)]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in {"GET", "HEAD"}:
+            base, _, name = scope["path"].rpartition("/")
+            fmt = {"openapi.json": "json", "openapi.yaml": "yaml"}.get(name)
+            if fmt and base in self.specs:
+                url = scope.get("root_path", "").rstrip("/") + base
+                media = "application/json" if fmt == "json" else "text/yaml"
+                await Response(self.body(url, fmt), media_type=media)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _serve_docs(app: connexion.AsyncApp, docs_dir: Path) -> None:

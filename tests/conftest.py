@@ -16,8 +16,10 @@ import uvicorn
 
 from mockserver import ReferenceServer, Settings, create_app
 
+#: The checkout the tests run in.
+REPO_ROOT = Path(__file__).resolve().parents[1]
 #: The recording of Danube Cloud 4.6's own answers (CI has it beside the checkout).
-REAL_46 = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "real-4.6"
+REAL_46 = REPO_ROOT.parent / "shared" / "reference" / "real-4.6"
 #: The documentation clock: the spec's examples describe the demo world at this moment.
 DOC_TIME = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 KEYS = {name: f"demo-{name}-key" for name in ("admin", "dcadmin", "alice", "bob", "labadmin")}

@@ -14,7 +14,8 @@ import pytest
 
 from esdc_api.docs.fidelity import figure_in
 from esdc_api.replay import Report, Target, load_transcript, load_world, replay
-from esdc_api.spec import REPO_ROOT, load_spec
+from esdc_api.spec import load_spec
+from tests.conftest import REPO_ROOT
 
 RECORDING = REPO_ROOT.parent / "shared" / "reference" / "real-4.6"
 FIDELITY_PAGE = REPO_ROOT / "docs" / "fidelity.rst"

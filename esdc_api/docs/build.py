@@ -1,7 +1,8 @@
 """Building the docs site: what ``esdc-api docs`` runs.
 
-Sphinx reads ``docs/`` with the root ``conf.py``, from a fresh environment every time (the
-examples run anew on every build anyway), and treats every warning as an error.
+Sphinx reads ``docs/`` with the root ``conf.py`` (in a wheel, their copies in the package:
+:mod:`esdc_api.resources`), from a fresh environment every time (the examples run anew on every
+build anyway), and treats every warning as an error. Nothing is written next to the sources.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from esdc_api.spec import REPO_ROOT
+from esdc_api import resources
 
-#: Where ``esdc-api docs`` writes the site by default; ``esdc-api serve`` serves it under /docs/.
-DEFAULT_OUTPUT = REPO_ROOT / "build" / "docs" / "html"
-SOURCE_DIR = REPO_ROOT / "docs"
+#: Where ``esdc-api docs`` writes the site by default, under the working directory;
+#: ``esdc-api serve`` run from the same directory serves it under /docs/.
+DEFAULT_OUTPUT = Path("build", "docs", "html")
+SOURCE_DIR = resources.path("docs")
 
 
 def build(
@@ -38,10 +40,11 @@ def build(
     from sphinx.util.docutils import docutils_namespace, patch_docutils
 
     overrides = {"esdc_spec": str(spec_path)} if spec_path is not None else {}
-    with patch_docutils(REPO_ROOT), docutils_namespace():
+    confdir = resources.data_dir()  # conf.py
+    with patch_docutils(confdir), docutils_namespace():
         app = Sphinx(
             srcdir=SOURCE_DIR,
-            confdir=REPO_ROOT,
+            confdir=confdir,
             outdir=output,
             doctreedir=output / ".doctrees",
             buildername="html",

@@ -99,10 +99,10 @@ def _add_substitutions(app: Sphinx, config: Config) -> None:
         ".. |es example| replace:: :doc:`es example </es>`",
         ".. |yes| unicode:: U+2713",
         ".. |no| unicode:: U+2717",
-        f".. |dc-yes| replace:: :ref:`✓ <{DC_LABEL}>`",
-        f".. |dc-no| replace:: :ref:`✗ <{DC_LABEL}>`",
-        f".. |async-yes| replace:: :ref:`✓ <{ASYNC_LABEL}>`",
-        f".. |async-no| replace:: :ref:`✗ <{ASYNC_LABEL}>`",
+        f".. |dc-yes| replace:: :ref:`✓ yes <{DC_LABEL}>`",
+        f".. |dc-no| replace:: :ref:`✗ no <{DC_LABEL}>`",
+        f".. |async-yes| replace:: :ref:`✓ yes <{ASYNC_LABEL}>`",
+        f".. |async-no| replace:: :ref:`✗ no <{ASYNC_LABEL}>`",
         *(f".. |{name}| replace:: :ref:`{name} <perm-{slug(name)}>`" for name in defined),
     ]
     config.rst_epilog = (config.rst_epilog or "") + "\n".join(lines) + "\n"

@@ -110,24 +110,25 @@ def path_key(spec: Spec, path: str) -> str:
 
 
 def _facts(spec: Spec, operation: Mapping[str, Any]) -> list[str]:
+    """The Danube Cloud docs' facts of an operation, one field each: ``DC-bound: ✗ no``.
+
+    (The original pages wrote ``:DC-bound?:`` over a one-item list, which renders as
+    "DC-bound?:" with the answer on the next line.)
+    """
     lines: list[str] = []
     if "x-dc-bound" in operation:
-        lines += [":DC-bound?:", f"   * |dc-{'yes' if operation['x-dc-bound'] else 'no'}|"]
+        lines += [f":DC-bound: |dc-{'yes' if operation['x-dc-bound'] else 'no'}|"]
     if "x-permission" in operation:
         permission = operation["x-permission"]
-        lines += [":Permissions:", f"   * |{permission}|" if permission else "   * none"]
+        lines += [f":Permission: |{permission}|" if permission else ":Permission: none"]
     if "x-asynchronous" in operation:
-        lines += [
-            ":Asynchronous?:",
-            f"   * |async-{'yes' if operation['x-asynchronous'] else 'no'}|",
-        ]
+        lines += [f":Asynchronous: |async-{'yes' if operation['x-asynchronous'] else 'no'}|"]
     if "security" in spec:
         schemes = operation.get("security", spec["security"])
         names = [name for requirement in schemes for name in requirement]
         described = " or ".join(_SCHEME_NAMES.get(name, name) for name in names)
         lines += [
-            ":Credentials:",
-            f"   * {described or 'none'} (:ref:`authentication <api-authentication>`)",
+            f":Credentials: {described or 'none'} (:ref:`authentication <api-authentication>`)"
         ]
     return lines + ([""] if lines else [])
 
@@ -207,20 +208,52 @@ def _responses(operation: Mapping[str, Any]) -> list[str]:
 
 
 def _response_fields(responses: Mapping[str, Any]) -> list[str]:
-    """The fields of the first successful answer, when it is one JSON object."""
-    for code in sorted(c for c in responses if c.startswith("2")):
-        schema = responses[code].get("content", {}).get("application/json", {}).get("schema")
-        if schema is None:
-            continue
-        fields = merged_properties(schema)
-        lines: list[str] = []
-        for name, prop in fields.items():
-            lines += _field(
-                f"resjson {json_type(prop)} {name}",
-                _join(_describe(prop), _constraints(prop)),
-            )
-        return lines
-    return []
+    """The fields of the first successful answer, when it is one JSON object.
+
+    When the answers of other statuses have the same fields (a task's state, whose status
+    follows it), a field whose values differ between them lists each status' values.
+    """
+    first = next(
+        (c for c in sorted(responses) if c.startswith("2") and _objects(responses[c])), None
+    )
+    if first is None:
+        return []
+    fields = _objects(responses[first])[0]
+    alike = {
+        code: found[0]
+        for code in sorted(responses)
+        if (found := [props for props in _objects(responses[code]) if set(props) == set(fields)])
+    }
+    lines: list[str] = []
+    for name, prop in fields.items():
+        values = {code: props[name].get("enum") for code, props in alike.items()}
+        if len(alike) > 1 and all(values.values()) and len({str(v) for v in values.values()}) > 1:
+            constraints = _join(_per_status(values), _constraints({**prop, "enum": None}))
+        else:
+            constraints = _constraints(prop)
+        lines += _field(f"resjson {json_type(prop)} {name}", _join(_describe(prop), constraints))
+    return lines
+
+
+def _objects(response: Mapping[str, Any]) -> list[dict[str, dict[str, Any]]]:
+    """The properties of each object an answer's JSON schema allows (each of a ``oneOf``)."""
+    schema = response.get("content", {}).get("application/json", {}).get("schema")
+    if schema is None:
+        return []
+    return [props for part in schema.get("oneOf", [schema]) if (props := merged_properties(part))]
+
+
+def _per_status(values: Mapping[str, Any]) -> str:
+    """``SUCCESS`` with 200, ``PENDING`` or ``STARTED`` with 201, ...: values by status."""
+    by_values: dict[str, list[str]] = {}
+    for code, enum in values.items():
+        by_values.setdefault(" or ".join(_literal(v) for v in enum), []).append(code)
+    parts = [f"{shown} with {_or(codes)}" for shown, codes in by_values.items()]
+    return "By status: " + ", ".join(parts) + "."
+
+
+def _or(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def _describe(prop: Mapping[str, Any]) -> str:
@@ -265,7 +298,7 @@ def type_text(schema: Mapping[str, Any]) -> str:
 
 def _constraints(schema: Mapping[str, Any]) -> str:
     notes = []
-    if "enum" in schema:
+    if schema.get("enum"):
         notes.append("One of: " + ", ".join(_literal(v) for v in schema["enum"]) + ".")
     if "default" in schema:
         notes.append(f"Default: {_literal(schema['default'])}.")

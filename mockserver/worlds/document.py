@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft4Validator, ValidationError
 
+from esdc_api import resources
 from mockserver.accounts import Dc, Token, User
 from mockserver.ids import parse as parse_task_id
 from mockserver.lifecycle import (
@@ -37,7 +38,7 @@ from mockserver.tasklog import LogEntry, LogStatus
 from mockserver.worlds.model import History, WorkerState, World, WorldObject, WorldSettings
 
 FORMAT = "esdc-world/1"
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "openapi" / "control" / "world.yaml"
+SCHEMA_FILE = resources.path("openapi", "control", "world.yaml")
 _OFFSET = re.compile(r"^([+-])((?:\d+(?:\.\d+)?[dhms])+)$")
 _PART = re.compile(r"(\d+(?:\.\d+)?)([dhms])")
 _UNIT = {"d": 86400, "h": 3600, "m": 60, "s": 1}

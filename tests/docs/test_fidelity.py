@@ -6,7 +6,8 @@ import pytest
 
 from esdc_api import deviations
 from esdc_api.docs import fidelity
-from esdc_api.spec import REPO_ROOT, load_spec
+from esdc_api.spec import load_spec
+from tests.conftest import REPO_ROOT
 from tests.docs.conftest import Build
 
 PAGE = REPO_ROOT / "docs" / "fidelity.rst"

@@ -94,3 +94,31 @@ def test_the_routing_table_lists_every_task_endpoint(built: Build) -> None:
     for route in ("/task/(task_id)/status/", "/task/log/stats/", "/accounts/login/",
                   "/control/clock/advance/"):  # fmt: skip
         assert route in table
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
+
+
+def _section(html: str, anchor: str) -> str:
+    start = html.index(f'id="{anchor}"')
+    return _text(html[start : html.index('class="esdc-example', start)])
+
+
+def test_the_state_answers_show_each_states_values_with_their_status(built: Build) -> None:
+    html = built.page("api/task.html")
+    status = _section(html, "get--task-(task_id)-status-")
+    done = _section(html, "get--task-(task_id)-done-")
+
+    states = "SUCCESS with 200, PENDING or STARTED with 201, FAILURE with 400, REVOKED with 410."
+    assert f"status (string) – The state of a task. By status: {states}" in status
+    assert "By status: true with 200, false with 201, 400 or 410." in done
+    assert "One of: SUCCESS." not in _text(html)
+
+
+def test_the_facts_of_an_operation_read_as_one_line_each(built: Build) -> None:
+    html = built.page("api/task.html")
+    status = _section(html, "get--task-(task_id)-status-")
+
+    assert "DC-bound: ✗ no Permission: UserTask Asynchronous: ✗ no Credentials: API key" in status
+    assert "?:" not in _text(html)

@@ -9,11 +9,17 @@ import yaml
 from click.testing import CliRunner
 
 from esdc_api.cli import cli
-from esdc_api.spec import load_spec, operations
+from esdc_api.spec import load_bundle, load_spec, operations
+
+
+def read(path: Path) -> Any:
+    return (
+        json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
+    )
 
 
 @pytest.mark.parametrize("name", ["openapi.json", "openapi.yaml", "openapi.yml"])
-def test_bundle_writes_the_document_load_spec_returns(
+def test_bundle_writes_the_document_load_bundle_returns(
     name: str, runner: CliRunner, tmp_path: Path
 ) -> None:
     output = tmp_path / name
@@ -22,12 +28,21 @@ def test_bundle_writes_the_document_load_spec_returns(
 
     assert result.exit_code == 0, result.output
     assert "(23 operations)" in result.output
-    written = (
-        json.loads(output.read_text())
-        if name.endswith(".json")
-        else yaml.safe_load(output.read_text())
-    )
+    written = read(output)
+    assert written == load_bundle()
+    assert written["components"]["schemas"]["Error"]["title"] == "Error"
+
+
+def test_bundle_dereference_writes_the_resolved_form(runner: CliRunner, tmp_path: Path) -> None:
+    output = tmp_path / "openapi.json"
+
+    result = runner.invoke(cli, ["bundle", "--dereference", "-o", str(output)])
+
+    assert result.exit_code == 0, result.output
+    written = read(output)
     assert written == load_spec()
+    assert "$ref" not in output.read_text()
+    assert list(written["components"]) == ["securitySchemes"]
 
 
 def test_bundle_refuses_a_file_name_without_a_known_extension(

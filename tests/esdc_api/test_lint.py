@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from esdc_api import lint
 from esdc_api.cli import cli
-from esdc_api.spec import REPO_ROOT
+from esdc_api.resources import data_dir
 
 Plant = Callable[[str, str, str], None]
 
@@ -28,7 +28,7 @@ def test_lint_passes_on_the_projects_spec(runner: CliRunner) -> None:
 def test_lint_passes_on_the_projects_spec_as_a_command() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "esdc_api", "lint", "openapi/openapi.yaml"],
-        cwd=REPO_ROOT,
+        cwd=data_dir(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -82,8 +82,9 @@ DEFECTS = [
     Defect(
         "parameter-example-breaking-date-format",
         "parameters/tasklog.yaml",
-        'example: "2026-11-28"',
-        'example: "2026-13-28"',
+        "  description: Only entries written on or after this day, from 00:00 UTC.\n",
+        "  description: Only entries written on or after this day, from 00:00 UTC.\n"
+        '  example: "2026-13-28"\n',
         "openapi/parameters/tasklog.yaml#/DateFrom/example: [example]",
         "'2026-13-28' is not a 'date'",
     ),

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from esdc_api.replay import Exchange, Report, Target, World, load_transcript, load_world, replay
-from esdc_api.spec import REPO_ROOT, Spec, load_spec
+from esdc_api.spec import Spec, load_spec
+from tests.conftest import REPO_ROOT
 from tests.esdc_api.replay.fake import FakeServer, Rewrite
 
 #: Where CI and every checkout keep the recording, next to the repository.

@@ -82,8 +82,8 @@ DEFECTS = [
     Defect(
         "parameter-example-breaking-date-format",
         "parameters/tasklog.yaml",
-        "  description: Only entries written on or after this day, from 00:00 UTC.\n",
-        "  description: Only entries written on or after this day, from 00:00 UTC.\n"
+        "    the day may have one digit (`2026-1-5`), as Django's `parse_date` reads dates.\n",
+        "    the day may have one digit (`2026-1-5`), as Django's `parse_date` reads dates.\n"
         '  example: "2026-13-28"\n',
         "openapi/parameters/tasklog.yaml#/DateFrom/example: [example]",
         "'2026-13-28' is not a 'date'",

@@ -13,11 +13,22 @@ from pathlib import Path
 
 import click
 
-from bench import scale, suites, wrk
+from bench import mixed, scale, suites, wrk
 from bench.machine import CpuMeter, load_average, machine, versions, wait_until_idle
-from bench.report import Comparison, ScaleRow, comparison_table, scale_table, table
-from bench.servers import HEADERS, Server, ServerError, get, start_ours, start_prism
+from bench.peers import start_mockoon, start_wiremock
+from bench.report import Comparison, ScaleRow, comparison_table, scale_table, slowest, table
+from bench.servers import (
+    HEADERS,
+    Server,
+    ServerError,
+    get,
+    prism_spec,
+    start_ours,
+    start_prism,
+)
 from bench.workload import LOG_FILTERS, REQUEST_TYPES
+
+PEERS = ("Prism", "Mockoon", "WireMock")
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
@@ -40,6 +51,7 @@ class Run:
     start_times: dict[str, float] = field(default_factory=dict)
     scale_rows: list[ScaleRow] = field(default_factory=list)
     timings: list[suites.Timing] = field(default_factory=list)
+    mixed: dict[str, mixed.MixedResult] = field(default_factory=dict)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
@@ -79,7 +91,7 @@ def compare_servers(
     run: Run,
     workdir: Path,
     *,
-    prism: bool,
+    peers: Sequence[str],
     uncached: bool,
     duration: float,
     warmup: float,
@@ -92,14 +104,23 @@ def compare_servers(
     }
     if uncached:
         starters["ours, --no-cache"] = lambda: start_ours(workdir, cache=False, cpu=server_cpu)
-    if prism:
+    spec = prism_spec(workdir) if peers else None
+    if "Prism" in peers:
         starters["Prism"] = lambda: start_prism(workdir, cpu=server_cpu)
+    if "Mockoon" in peers and spec is not None:
+        starters["Mockoon"] = lambda: start_mockoon(workdir, spec, cpu=server_cpu)
+    if "WireMock" in peers and spec is not None:
+        starters["WireMock"] = lambda: start_wiremock(workdir, spec, cpu=server_cpu)
     measured: dict[str, dict[str, wrk.WrkResult]] = {}
     for name, start in starters.items():
         say(f"starting {name}")
         with start() as server:
             run.start_times[name] = server.started_in
             say(f"{name} answered {server.started_in:.2f} s after launch")
+            if name == "WireMock" and warmup:
+                # Java compiles its hot paths after a while: measured once it has.
+                url = server.base_url + REQUEST_TYPES[0].path
+                wrk.run(url, headers=HEADERS, duration=10, connections=connections, cpu=client_cpu)
             measured[name] = load(
                 server,
                 run,
@@ -116,10 +137,43 @@ def compare_servers(
                 Comparison(
                     request.name,
                     measured[ours][request.name],
-                    measured.get("Prism", {}).get(request.name),
+                    {p: measured[p][request.name] for p in peers if p in measured},
                     int(request.expected),
                 )
             )
+
+
+def mixed_workload(
+    run: Run,
+    workdir: Path,
+    *,
+    duration: float,
+    clients: int,
+    server_cpu: int | None,
+    client_cpu: int | None,
+    workers: Sequence[int],
+) -> None:
+    """The workload that writes (:mod:`bench.mixed`), cache on, clock at x20, once per number
+    of worker processes (with more than one, the servers share every core)."""
+    for count in workers:
+        name = f"{count} worker" + ("s" if count > 1 else "")
+        cpu = server_cpu if count == 1 else None
+        say(f"mixed workload: starting ours with {name}")
+        with start_ours(
+            workdir, cpu=cpu, extra=["--scale", "20", "--workers", str(count)]
+        ) as server:
+            pin = None if client_cpu is None else (lambda: os.sched_setaffinity(0, {client_cpu}))
+            with run.meter.measure([server.pid]):
+                result = mixed.run(
+                    server.base_url,
+                    clients=clients,
+                    seconds=duration,
+                    pin=pin if count == 1 else None,
+                )
+            if count == 1 and client_cpu is not None:
+                os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+        run.mixed[name] = result
+        say(f"mixed, {name}: {result.rps:,.0f} req/s; {result.verdict()}")
 
 
 def _load(values: Sequence[float]) -> str:
@@ -145,10 +199,26 @@ def markdown(run: Run) -> str:
         f"- pinning: {run.options['pinning']}.",
     ]
     if run.comparisons:
+        worst = [slowest(rows) for rows in (run.comparisons, run.uncached) if rows]
         out += [
             "",
-            "### Ours vs Prism",
+            "### Ours vs Prism, Mockoon and WireMock",
             "",
+            *(
+                [
+                    "Slowest ratio: "
+                    + "; ".join(
+                        f"{label} {name} {ratio:.1f}x {peer}"
+                        for label, found in zip(
+                            ("with the cache", "--no-cache"), worst, strict=False
+                        )
+                        if found is not None
+                        for name, peer, ratio in [found]
+                    )
+                    + ".",
+                    "",
+                ]
+            ),
             f"wrk, one thread, {run.options['concurrency']} keep-alive connections, "
             f"{run.options['duration']} s per request type after a {run.options['warmup']} s "
             "warm-up, header `ES-API-KEY: demo-admin-key`; the status mix is every response "
@@ -171,6 +241,40 @@ def markdown(run: Run) -> str:
             "Start to first answer (launch to the first `GET /api/task/` answered): "
             + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in run.start_times.items())
             + ".",
+        ]
+    if run.mixed:
+        rows = []
+        for name, result in run.mixed.items():
+            for kind, measured in result.kinds.items():
+                rows.append(
+                    [
+                        name,
+                        kind,
+                        f"{len(measured.latencies_us):,}",
+                        f"{len(measured.latencies_us) / result.seconds:,.0f}",
+                        f"{measured.percentile(50):.2f} / {measured.percentile(99):.2f}",
+                        ", ".join(f"{s}×{n}" for s, n in sorted(measured.statuses.items())),
+                        str(len(measured.wrong)),
+                    ]
+                )
+        out += [
+            "",
+            "### A workload that writes",
+            "",
+            f"{run.options['mixed_clients']} clients of one process (bench/mixed.py), each on "
+            f"a keep-alive connection, for {run.options['mixed_duration']} s; the answer cache "
+            "on, the server's clock at x20 (a cancel answers after a second of the server's "
+            "clock: 50 ms). One worker is pinned as above; two share both cores with the "
+            "clients.",
+            "",
+            "| workers | requests/s | verdict |",
+            "|---|---|---|",
+            *(f"| {name} | {r.rps:,.0f} | {r.verdict()} |" for name, r in run.mixed.items()),
+            "",
+            table(
+                ["workers", "kind", "requests", "req/s", "p50 / p99 ms", "statuses", "wrong"],
+                rows,
+            ),
         ]
     if run.scale_rows:
         out += [
@@ -210,7 +314,12 @@ def write(path: Path, body: str) -> None:
 @click.option("--warmup", default=2.0, show_default=True, help="Seconds of unmeasured load first.")
 @click.option("-c", "--concurrency", default=16, show_default=True, help="wrk connections.")
 @click.option("--quick", is_flag=True, help="Short runs and sizes up to 10^5: a smoke test.")
-@click.option("--prism/--no-prism", default=True, show_default=True, help="Measure Prism too.")
+@click.option(
+    "--peers",
+    default=",".join(PEERS),
+    show_default=True,
+    help="The other mocks to measure, comma-separated ('' for none).",
+)
 @click.option(
     "--uncached/--no-uncached",
     default=True,
@@ -222,12 +331,21 @@ def write(path: Path, body: str) -> None:
     "with_prism_table",
     default=True,
     show_default=True,
-    help="Ours vs Prism.",
+    help="Ours vs the peers.",
 )
+@click.option(
+    "--mixed/--no-mixed",
+    "with_mixed",
+    default=True,
+    show_default=True,
+    help="The workload that writes, with 1 and 2 workers.",
+)
+@click.option("--mixed-duration", default=15.0, show_default=True, help="Seconds of it.")
+@click.option("--mixed-clients", default=32, show_default=True, help="Its clients.")
 @click.option("--scale/--no-scale", "at_scale", default=True, show_default=True, help="Log sizes.")
 @click.option(
     "--sizes",
-    default="10000,100000,1000000",
+    default="10000,100000,1000000,10000000",
     show_default=True,
     help="Log entries to measure at, comma-separated.",
 )
@@ -261,9 +379,12 @@ def main(
     warmup: float,
     concurrency: int,
     quick: bool,
-    prism: bool,
+    peers: str,
     uncached: bool,
     with_prism_table: bool,
+    with_mixed: bool,
+    mixed_duration: float,
+    mixed_clients: int,
     at_scale: bool,
     sizes: str,
     scale_duration: float,
@@ -274,11 +395,17 @@ def main(
     wait_idle: float | None,
     write_to: Path | None,
 ) -> None:
-    """Benchmark the reference server against Prism on the same spec and requests, and with
-    the task log at 10^4 to 10^6 entries; print the tables."""
+    """Benchmark the reference server against Prism, Mockoon and WireMock on the same spec and
+    requests, under a workload that writes with 1 and 2 workers, and with the task log at
+    10^4 to 10^7 entries; print the tables."""
     if quick:
         duration, warmup, scale_duration = min(duration, 3), min(warmup, 1), min(scale_duration, 2)
+        mixed_duration = min(mixed_duration, 3)
         sizes = ",".join(s for s in sizes.split(",") if int(s) <= 100_000)
+    chosen = [p.strip() for p in peers.split(",") if p.strip()]
+    unknown = set(chosen) - set(PEERS)
+    if unknown:
+        raise click.BadParameter(f"{sorted(unknown)}: choose among {', '.join(PEERS)}")
     if not no_pin and (os.cpu_count() or 1) >= 2:
         server_cpu = 1 if server_cpu is None else server_cpu
         client_cpu = 0 if client_cpu is None else client_cpu
@@ -297,6 +424,8 @@ def main(
             "concurrency": concurrency,
             "scale_duration": scale_duration,
             "pinning": pinning,
+            "mixed_duration": mixed_duration,
+            "mixed_clients": mixed_clients,
         },
         command=f"python -m bench {argv}".strip(),
         started=datetime.now(UTC),
@@ -309,13 +438,23 @@ def main(
             compare_servers(
                 run,
                 workdir,
-                prism=prism,
+                peers=chosen,
                 uncached=uncached,
                 duration=duration,
                 warmup=warmup,
                 connections=concurrency,
                 server_cpu=server_cpu,
                 client_cpu=client_cpu,
+            )
+        if with_mixed:
+            mixed_workload(
+                run,
+                workdir,
+                duration=mixed_duration,
+                clients=mixed_clients,
+                server_cpu=server_cpu,
+                client_cpu=client_cpu,
+                workers=(1, 2),
             )
         if at_scale:
             for entries in (int(s) for s in sizes.split(",") if s):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from bench.peers import version_of
 from bench.servers import PRISM
 
 
@@ -73,6 +74,9 @@ def versions() -> dict[str, str]:
         "httptools": _package("httptools"),
         "SQLite": sqlite3.sqlite_version,
         "Prism": _command_version([str(PRISM), "--version"]),
+        "Mockoon CLI": version_of("Mockoon"),
+        "WireMock": version_of("WireMock"),
+        "Java": _command_version(["java", "-version"]),
         "Node.js": _command_version(["node", "--version"]),
         "wrk": _command_version(["wrk", "-v"]),
     }

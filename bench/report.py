@@ -10,33 +10,40 @@ from bench.wrk import WrkResult
 
 @dataclass
 class Comparison:
-    """One request type, measured on both servers."""
+    """One request type, measured on ours and on each peer."""
 
     name: str
     ours: WrkResult
-    prism: WrkResult | None
+    peers: dict[str, WrkResult]
     expected: int
 
-    @property
-    def ratio(self) -> float | None:
-        if self.prism is None or not self.prism.rps:
+    def ratio(self, peer: str) -> float | None:
+        result = self.peers.get(peer)
+        if result is None or not result.rps:
             return None
-        return self.ours.rps / self.prism.rps
+        return self.ours.rps / result.rps
+
+    @property
+    def slowest_ratio(self) -> tuple[str, float] | None:
+        """The peer ours is the least ahead of, and by how much."""
+        ratios = [(self.ratio(peer), peer) for peer in self.peers]
+        found = min(((r, p) for r, p in ratios if r is not None), default=None)
+        return None if found is None else (found[1], found[0])
 
     def verdict(self) -> str:
-        """Whether this row meets the goal: twice Prism's requests per second, a p99 no worse,
-        and only the expected status from both."""
+        """Whether this row meets the goal: twice every peer's requests per second, a p99 no
+        worse than any, and only the expected status from all."""
         problems = []
-        for name, result in (("ours", self.ours), ("Prism", self.prism)):
-            if result is not None and result.share(self.expected) < 1:
+        for name, result in (("ours", self.ours), *self.peers.items()):
+            if result.share(self.expected) < 1:
                 problems.append(f"{name} answered {result.status_mix()}")
-            if result is not None and result.errors:
+            if result.errors:
                 problems.append(f"{name} had {result.errors} socket errors")
-        if self.prism is not None:
-            if (self.ratio or 0) < 2:
-                problems.append("under 2x")
-            if self.ours.p99_ms > self.prism.p99_ms:
-                problems.append("worse p99")
+        for peer, result in self.peers.items():
+            if (self.ratio(peer) or 0) < 2:
+                problems.append(f"under 2x {peer}")
+            if self.ours.p99_ms > result.p99_ms:
+                problems.append(f"worse p99 than {peer}")
         return "; ".join(problems) or "ok"
 
 
@@ -60,41 +67,37 @@ def _ms(value: float) -> str:
 
 
 def comparison_table(rows: Sequence[Comparison]) -> str:
-    headers = [
-        "request",
-        "ours req/s",
-        "Prism req/s",
-        "ratio",
-        "ours p50 ms",
-        "Prism p50 ms",
-        "ours p99 ms",
-        "Prism p99 ms",
-        "ours statuses",
-        "Prism statuses",
-        "bytes ours/Prism",
-        "verdict",
-    ]
+    peers = list(rows[0].peers) if rows else []
+    headers = ["request", "ours req/s", "ours p50 / p99 ms"]
+    for peer in peers:
+        headers += [f"{peer} req/s", f"x {peer}", f"{peer} p50 / p99 ms"]
+    headers += ["ours statuses", "bytes ours/" + "/".join(peers), "verdict"]
     body = []
     for row in rows:
-        prism = row.prism
-        body.append(
-            [
-                row.name,
-                _n(row.ours.rps),
-                "-" if prism is None else _n(prism.rps),
-                "-" if row.ratio is None else f"{row.ratio:.1f}x",
-                _ms(row.ours.p50_ms),
-                "-" if prism is None else _ms(prism.p50_ms),
-                _ms(row.ours.p99_ms),
-                "-" if prism is None else _ms(prism.p99_ms),
-                row.ours.status_mix(),
-                "-" if prism is None else prism.status_mix(),
-                f"{row.ours.bytes_per_response}/"
-                + ("-" if prism is None else str(prism.bytes_per_response)),
-                row.verdict(),
+        cells = [row.name, _n(row.ours.rps), f"{_ms(row.ours.p50_ms)} / {_ms(row.ours.p99_ms)}"]
+        for peer in peers:
+            result = row.peers.get(peer)
+            ratio = row.ratio(peer)
+            cells += [
+                "-" if result is None else _n(result.rps),
+                "-" if ratio is None else f"{ratio:.1f}x",
+                "-" if result is None else f"{_ms(result.p50_ms)} / {_ms(result.p99_ms)}",
             ]
-        )
+        sizes = [str(row.ours.bytes_per_response)] + [
+            str(row.peers[p].bytes_per_response) if p in row.peers else "-" for p in peers
+        ]
+        cells += [row.ours.status_mix(), "/".join(sizes), row.verdict()]
+        body.append(cells)
     return table(headers, body)
+
+
+def slowest(rows: Sequence[Comparison]) -> tuple[str, str, float] | None:
+    """The request type and peer with the smallest ratio in ``rows``, and that ratio."""
+    found = [(r.slowest_ratio, r.name) for r in rows if r.slowest_ratio is not None]
+    if not found:
+        return None
+    (peer, ratio), name = min(found, key=lambda item: item[0][1])
+    return name, peer, ratio
 
 
 @dataclass

@@ -128,14 +128,16 @@ def start_ours(
     history: int = 400,
     cache: bool = True,
     cpu: int | None = None,
-    timeout: float = 900,
+    timeout: float = 1800,
+    extra: list[str] | None = None,
 ) -> Server:
     """``esdc-api serve`` with ``history`` finished tasks (two log entries each).
 
     :param cache: keep answers until the deployment changes (``--no-cache`` if false).
+    :param extra: more options (``--workers 2``).
     """
     port = free_port()
-    log = workdir / f"ours-{history}-{'cache' if cache else 'no-cache'}.log"
+    log = workdir / f"ours-{history}-{'cache' if cache else 'no-cache'}-{len(extra or [])}.log"
     command = [
         sys.executable,
         "-m",
@@ -149,6 +151,7 @@ def start_ours(
         "--history",
         str(history),
         *([] if cache else ["--no-cache"]),  # the default, and older checkouts lack the option
+        *(extra or []),
     ]
     launched = time.monotonic()
     server = Server(

@@ -169,7 +169,7 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
 @click.option(
     "--history",
     default=None,
-    type=click.IntRange(0, 2_000_000),
+    type=click.IntRange(0, 10_000_000),
     help="Finished tasks in the world's made-up history (two log entries each) "
     "[default: the world's; 400 in the demo world].",
 )
@@ -224,6 +224,14 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     default="info",
     show_default=True,
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Processes serving the API, all from one database file, each seeing the others' "
+    "writes at once; with the default --db :memory: the world goes into a temporary file.",
 )
 def serve(**options: Any) -> None:
     """Run the reference server: the task API of a simulated deployment on 127.0.0.1:8000.

@@ -126,6 +126,7 @@ class ReferenceServer:
         self.operations = operations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.deployment.sync()  # what other processes on the same database changed
         await self.asgi(scope, receive, send)
 
     def __repr__(self) -> str:
@@ -141,7 +142,11 @@ def build_deployment(settings: Settings) -> tuple[Deployment, ControlledClock]:
         # stopped have ended since, and log their end on the first call. New ids must not
         # repeat the previous run's, so they are not seeded.
         clock = ControlledClock(settings.start or datetime.now(UTC), scale=settings.scale)
-        return Deployment(store, clock, rng=Random()), clock
+        deployment = Deployment(store, clock, rng=Random())  # attached: the world's clock
+        if not settings.attach:
+            clock.restore(ControlledClock(settings.start, scale=settings.scale).state())
+            deployment.share_clock()
+        return deployment, clock
     base = settings.start or datetime.now(UTC)
     world = read_world(settings.world or DEMO_WORLD, base)
     start = settings.start or world.at or base

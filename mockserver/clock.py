@@ -52,6 +52,31 @@ class ControlledClock:
         if self._anchor_time.tzinfo is None:
             raise ValueError(f"the clock needs an aware datetime, got {start!r}")
         self._scale = _check_scale(scale)
+        #: Called after the clock was moved, frozen or sped up (the deployment shares it with
+        #: the other processes serving the same database).
+        self.on_change: Callable[[], None] | None = None
+
+    def state(self) -> dict[str, object]:
+        """What another process needs to show the same time: the anchor on the machine's
+        monotonic clock (one for all its processes), the time shown then, the speed."""
+        with self._lock:
+            return {
+                "real": self._anchor_real,
+                "time": self._anchor_time.isoformat(),
+                "scale": self._scale,
+            }
+
+    def restore(self, state: dict[str, object]) -> None:
+        """Show what the clock whose :meth:`state` this is shows (without calling
+        :attr:`on_change`)."""
+        with self._lock:
+            self._anchor_real = float(state["real"])  # type: ignore[arg-type]
+            self._anchor_time = datetime.fromisoformat(str(state["time"]))
+            self._scale = _check_scale(float(state["scale"]))  # type: ignore[arg-type]
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def now(self) -> datetime:
         with self._lock:
@@ -79,7 +104,9 @@ class ControlledClock:
             raise ValueError(f"the clock only moves forward; got {seconds!r} seconds")
         with self._lock:
             self._reanchor(self._now_locked() + timedelta(seconds=seconds))
-            return self._anchor_time
+            moment = self._anchor_time
+        self._changed()
+        return moment
 
     def set(self, moment: datetime, *, allow_backwards: bool = False) -> datetime:
         """Show ``moment`` from now on (at the same speed). Moving back is refused unless
@@ -90,7 +117,8 @@ class ControlledClock:
             if moment < self._now_locked() and not allow_backwards:
                 raise ValueError(f"the clock only moves forward; {moment.isoformat()} is past")
             self._reanchor(moment)
-            return moment
+        self._changed()
+        return moment
 
     def real_seconds(self, seconds: float) -> float:
         """How long ``seconds`` on this clock take in real time (0 when it is frozen)."""
@@ -102,6 +130,7 @@ class ControlledClock:
         with self._lock:
             self._reanchor(self._now_locked())
             self._scale = scale
+        self._changed()
 
     def freeze(self) -> None:
         self.set_scale(0)

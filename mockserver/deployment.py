@@ -22,7 +22,7 @@ from random import Random
 from typing import Any, TypeVar
 
 from mockserver.accounts import SYSTEM_USER_ID, Dc, Token, User
-from mockserver.clock import Clock
+from mockserver.clock import Clock, ControlledClock
 from mockserver.errors import (
     AuthenticationFailed,
     CannotCancel,
@@ -146,6 +146,9 @@ class Deployment:
         self.rng = rng or Random()
         self._settle_lock = threading.Lock()
         self._quiet: tuple[int, datetime | None] | None = None  # (store writes, next due)
+        self._config: str | None = None
+        if isinstance(clock, ControlledClock):
+            clock.on_change = self._clock_changed
         self.reload_accounts()
 
     def __repr__(self) -> str:
@@ -163,12 +166,36 @@ class Deployment:
         self.workers = self._read_workers()
         self.failures = Failures(**json.loads(self.store.get_meta("failures") or "{}"))
         self._quiet = None
+        if isinstance(self.clock, ControlledClock):
+            shared = self.store.get_meta("clock")
+            if shared is None:
+                self._clock_changed()  # a new world: other processes show this clock
+            elif shared != json.dumps(self.clock.state()):
+                self.clock.restore(json.loads(shared))
+        self._config = self.store.config_version
+
+    def sync(self) -> None:
+        """Read again what another process serving the same database changed: accounts,
+        settings, workers, failures, the clock (a no-op in a database of its own)."""
+        if self.store.config_version != self._config:
+            self.reload_accounts()
+
+    def share_clock(self) -> None:
+        """Make the clock of this process the one every process on the database shows."""
+        self._clock_changed()
+
+    def _clock_changed(self) -> None:
+        if isinstance(self.clock, ControlledClock):
+            self.store.set_meta("clock", json.dumps(self.clock.state()))
+            self.store.config_changed(answers=False)
+            self._config = self.store.config_version
 
     def set_failures(self, failures: Failures) -> None:
         """Make the deployment fail as real ones do when updating or when Redis is in trouble."""
         self.failures = failures
         self.store.set_meta("failures", json.dumps(asdict(failures)))
-        self.store.writes += 1
+        self.store.config_changed()
+        self._config = self.store.config_version
 
     def check_system_update(self, user: User) -> None:
         """During a system update only SuperAdmins may use the API (503 for anyone else)."""
@@ -236,7 +263,8 @@ class Deployment:
                 else:
                     self.workers[queue] = WorkerState(False, now)
             self._write_workers()
-            self.store.writes += 1
+            self.store.config_changed()
+        self._config = self.store.config_version
         self._quiet = None
         self.settle()
 
@@ -378,21 +406,12 @@ class Deployment:
                 return
         with self._settle_lock:
             queues = self.running_queues()
-            tasks = {task.id: task for task in self.store.due_tasks(now, queues)}
-            events: list[tuple[datetime, int, str, Any]] = []
-            for task in tasks.values():
-                events += [(at, 0, kind, task.id) for at, kind in self._task_events(task, now)]
-            next_job = None
-            if Queue.MGMT.value in queues:
-                for job in self.store.jobs():
-                    run_at = self._job_time(job, now)
-                    if run_at <= now:
-                        events.append((run_at, 1, "job", job))
-                    elif next_job is None or run_at < next_job:
-                        next_job = run_at
+            tasks, events, next_job = self._due(now, queues)
             if events:
-                events.sort(key=lambda event: (event[0], event[1]))
+                # Again under the write lock: another process serving the same database may
+                # have written these down meanwhile.
                 with self.store.transaction():
+                    tasks, events, next_job = self._due(now, queues)
                     for at, _order, kind, payload in events:
                         self._apply(kind, at, payload, tasks)
                     for task in tasks.values():
@@ -402,6 +421,26 @@ class Deployment:
             if next_job is not None and (due is None or next_job < due):
                 due = next_job
             self._quiet = (writes, due)
+
+    def _due(
+        self, now: datetime, queues: list[str]
+    ) -> tuple[dict[str, Task], list[tuple[datetime, int, str, Any]], datetime | None]:
+        """The tasks with something due by ``now``, what is due in the order it happens, and
+        when the next delete callback is due."""
+        tasks = {task.id: task for task in self.store.due_tasks(now, queues)}
+        events: list[tuple[datetime, int, str, Any]] = []
+        for task in tasks.values():
+            events += [(at, 0, kind, task.id) for at, kind in self._task_events(task, now)]
+        next_job = None
+        if Queue.MGMT.value in queues:
+            for job in self.store.jobs():
+                run_at = self._job_time(job, now)
+                if run_at <= now:
+                    events.append((run_at, 1, "job", job))
+                elif next_job is None or run_at < next_job:
+                    next_job = run_at
+        events.sort(key=lambda event: (event[0], event[1]))
+        return tasks, events, next_job
 
     def _task_events(self, task: Task, now: datetime) -> list[tuple[datetime, str]]:
         """What falls due for a task by ``now``: ``message``, ``revoke``, ``end``."""
@@ -511,15 +550,12 @@ class Deployment:
 
     # -- the task endpoints ----------------------------------------------------------------
 
-    def _listed(self, user: User, dc: Dc) -> list[Task]:
-        owner = None if user.is_admin(dc.id) else user.id
-        return self.store.listed_tasks(self.now(), dc.id, owner)
-
     def task_list(self, user: User, dc: Dc) -> list[str]:
         """The ids of the tasks in the pending lists of ``dc``: every one for its admins, else
         the ones acting on the caller's objects; in a Python 2 set's order, as real deployments
         give them (:mod:`mockserver.pyset`)."""
-        return set_order(task.id for task in reversed(self._listed(user, dc)))
+        owner = None if user.is_admin(dc.id) else user.id
+        return set_order(reversed(self.store.listed_task_ids(self.now(), dc.id, owner)))
 
     def _listed_task(self, task_id: str, dc: Dc) -> Task:
         task = self.store.get_task(task_id)
@@ -564,9 +600,12 @@ class Deployment:
             changes.append(shown.next_change(moment))
         code = None
         if state is BackendState.SUCCESS and shown is not None and shown.meta_status:
-            code = shown.meta_status
-            shown.meta_status = None
-            self.store.save_task(shown)
+            with self.store.transaction():  # given once, whichever process answers first
+                again = self.store.get_task(shown.id)
+                if again is not None and again.meta_status:
+                    code = again.meta_status
+                    again.meta_status = None
+                    self.store.save_task(again)
         moments = [c for c in changes if c is not None]
         return TaskStatus(
             task_id,
@@ -582,11 +621,12 @@ class Deployment:
         tid = require_task_creator(user, task_id, self.dcs)
         if tid.type is TaskType.MGMT or task_id not in self.task_list(user, dc):
             raise CannotCancel()
-        task = self.store.get_task(task_id)
         now = self.now()
-        if task is not None:
-            self._revoke(task, now, terminate=True, signal=SIGKILL if force else SIGTERM)
-            self._quiet = None
+        with self.store.transaction():  # read and written under the write lock
+            task = self.store.get_task(task_id)
+            if task is not None:
+                self._revoke(task, now, terminate=True, signal=SIGKILL if force else SIGTERM)
+                self._quiet = None
         return now + CANCEL_WAIT
 
     def task_delete(self, user: User, dc: Dc, task_id: str, *, force: bool = False) -> str:
@@ -598,7 +638,9 @@ class Deployment:
         if not force:
             raise UnsafeDelete()
         now = self.now()
-        self._revoke(task, now, terminate=False, signal=SIGTERM)
+        with self.store.transaction():  # read and written under the write lock
+            task = self._listed_task(task_id, dc)
+            self._revoke(task, now, terminate=False, signal=SIGTERM)
         if task.tid.owner == SYSTEM_USER_ID:
             raise UnknownError()  # the log callback refuses the system user's tasks
         self.store.add_job(task_id, now, "vanished")

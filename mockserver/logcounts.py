@@ -13,7 +13,8 @@ object type and object), so any filter on those columns is a ``WHERE`` on the co
   the very edges, which are counted in the log itself through its time index.
 - **Seeking** the n-th entry of a window (a page's first entry) walks the same pieces in time
   order, summing counters until the piece holding it is found, then descends into it: the day,
-  then its hour, then its minute, whose entries are read from the log and counted exactly.
+  then its hour, then its minute, whose seconds are counted in the log and the entries of the
+  one second that holds it read.
 
 The log is append-only, so counters only grow; an entry written late with a past time (a
 task's end, stamped when it ended) lands in the buckets of its time like any other.
@@ -33,25 +34,33 @@ DAY = 24 * HOUR
 #: Bucket widths of levels 1 to 5; level 0 is one bucket for all time.
 WIDTHS = (DAY, 6 * HOUR, HOUR, 10 * MINUTE, MINUTE)
 #: Names the levels, so that a database counted another way is counted again.
-LAYOUT = "log_count levels " + ",".join(str(w // 1_000_000) for w in WIDTHS) + " by object_pk"
+LAYOUT = (
+    "log_count levels " + ",".join(str(w // 1_000_000) for w in WIDTHS) + " by object id; tally"
+)
 #: Bounds of an unbounded window, whole days either side of any time the log can hold.
 EARLIEST, LATEST = -(2**62 // DAY) * DAY, (2**62 // DAY) * DAY
 #: The columns of a counter's key; the log has the same ones, under the same names.
-KEY_COLUMNS = ("dc_id", "owner_id", "task_type", "status", "object_type", "object_pk")
+KEY_COLUMNS = ("dc_id", "owner_id", "task_type", "status", "object_type", "object")
+#: The key of the *tally*, counters of what the unfiltered views and the statistics read (who
+#: sees an entry, and its status): a few keys per bucket where the full key has hundreds, so
+#: that a count costs the same with ten thousand entries a day as with ten million.
+TALLY_COLUMNS = ("dc_id", "owner_id", "unbound", "status")
+_TYPES = {"object_type": "TEXT"}
 
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS log_count (
-    level INTEGER NOT NULL, bucket INTEGER NOT NULL,
-    dc_id INTEGER NOT NULL, owner_id INTEGER NOT NULL, task_type INTEGER NOT NULL,
-    status TEXT NOT NULL, object_type TEXT NOT NULL, object_pk TEXT NOT NULL,
-    n INTEGER NOT NULL,
-    PRIMARY KEY (level, bucket, {", ".join(KEY_COLUMNS)})
-) WITHOUT ROWID;
-"""
+
+def schema(table: str, columns: Sequence[str]) -> str:
+    keys = "".join(f"{c} {_TYPES.get(c, 'INTEGER')} NOT NULL, " for c in columns)
+    return (
+        f"CREATE TABLE IF NOT EXISTS {table} (level INTEGER NOT NULL, "
+        f"bucket INTEGER NOT NULL, {keys}n INTEGER NOT NULL, "
+        f"PRIMARY KEY (level, bucket, {', '.join(columns)})) WITHOUT ROWID;"
+    )
+
 
 Key = tuple[Any, ...]
-#: Reads the log's (time_us, id) pairs in ``[lo, hi)`` that match the filter, in any order.
-ExactKeys = Callable[[int, int], list[tuple[int, int]]]
+#: The ``(time_us, id)`` of the entry at an index (from 0, in the seek's order) of the log's
+#: entries in ``[lo, hi)`` that match the filter, or how many there are if fewer.
+ExactNth = Callable[[int, int, int], tuple[int, int] | int]
 #: Counts the log's entries in ``[lo, hi)`` that match the filter, per value of a column.
 ExactCount = Callable[[int, int], dict[Any, int]]
 
@@ -94,6 +103,11 @@ def pieces(lo: int, hi: int, level: int = 1) -> list[Buckets | Exact]:
     ]
 
 
+def _floor(value: str, width: int) -> str:
+    """SQL for ``value // width`` (SQLite's ``/`` truncates towards zero)."""
+    return f"(({value}) - ((({value}) % {width}) + {width}) % {width}) / {width}"
+
+
 def counters(rows: Iterable[tuple[int, Key]]) -> Counter[Key]:
     """The counter increments of log entries given as ``(time_us, key)``: one per level."""
     minutes = Counter((time_us // MINUTE, key) for time_us, key in rows)
@@ -107,23 +121,49 @@ def counters(rows: Iterable[tuple[int, Key]]) -> Counter[Key]:
 
 
 class LogCounts:
-    """The counters, in the store's database (the store holds the lock and transactions)."""
+    """The counters in ``table`` of the store's database, by ``columns`` (the store holds the
+    lock and transactions)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, table: str = "log_count", columns: Sequence[str] = KEY_COLUMNS
+    ) -> None:
         self._db = db
-        db.executescript(SCHEMA)
+        self.table = table
+        self.columns = tuple(columns)
+        db.executescript(schema(table, columns))
 
     def add(self, rows: Iterable[tuple[int, Key]]) -> None:
-        """Count log entries, given as ``(time_us, key)`` with the key in :data:`KEY_COLUMNS`
+        """Count log entries, given as ``(time_us, key)`` with the key in :attr:`columns`
         order."""
         self._db.executemany(
-            f"INSERT INTO log_count VALUES ({', '.join('?' * 9)}) "
+            f"INSERT INTO {self.table} VALUES ({', '.join('?' * (len(self.columns) + 3))}) "
             "ON CONFLICT DO UPDATE SET n = n + excluded.n",
             [(*key, n) for key, n in counters(rows).items()],
         )
 
     def clear(self) -> None:
-        self._db.execute("DELETE FROM log_count")
+        self._db.execute(f"DELETE FROM {self.table}")
+
+    def minutes_sql(self) -> str:
+        """Adds ``(minute, *key, n)`` rows to the minute level (for :meth:`derive_levels`)."""
+        columns = ", ".join(self.columns)
+        marks = ", ".join("?" * (len(self.columns) + 2))
+        return (
+            f"INSERT INTO {self.table} (level, bucket, {columns}, n) VALUES ({len(WIDTHS)}, "
+            f"{marks}) ON CONFLICT DO UPDATE SET n = n + excluded.n"
+        )
+
+    def derive_levels(self) -> None:
+        """Fill the levels above the minutes from the minutes, into empty levels."""
+        columns = ", ".join(self.columns)
+        for level in range(len(WIDTHS) - 1, -1, -1):
+            width = WIDTHS[level - 1] if level else None
+            bucket = "0" if width is None else _floor(f"bucket * {WIDTHS[level]}", width)
+            self._db.execute(
+                f"INSERT INTO {self.table} (level, bucket, {columns}, n) "
+                f"SELECT {level}, {bucket} AS b, {columns}, SUM(n) FROM {self.table} "
+                f"WHERE level = {level + 1} GROUP BY b, {columns}"
+            )
 
     def total(self, where: str, params: Sequence[Any]) -> int:
         """Entries of all time whose key matches ``where``."""
@@ -159,7 +199,7 @@ class LogCounts:
         index: int,
         *,
         newest_first: bool,
-        exact: ExactKeys,
+        nth: ExactNth,
         level: int = 1,
     ) -> tuple[int, int] | None:
         """The ``(time_us, id)`` of the entry at ``index`` (from 0) of ``[lo, hi)`` in the
@@ -170,10 +210,10 @@ class LogCounts:
         ordered = pieces(lo, hi, level)
         for piece in reversed(ordered) if newest_first else ordered:
             if isinstance(piece, Exact):
-                keys = sorted(exact(piece.lo, piece.hi), reverse=newest_first)
-                if index < len(keys):
-                    return keys[index]
-                index -= len(keys)
+                found = nth(piece.lo, piece.hi, index)
+                if not isinstance(found, int):
+                    return found
+                index -= found
                 continue
             for bucket, n in self._per_bucket(piece, where, params, newest_first):
                 if index < n:
@@ -185,7 +225,7 @@ class LogCounts:
                         start + piece.width,
                         index,
                         newest_first=newest_first,
-                        exact=exact,
+                        nth=nth,
                         level=piece.level + 1,
                     )
                 index -= n
@@ -197,13 +237,15 @@ class LogCounts:
         """The counters of all these buckets, summed in one query."""
         if not whole:
             return {}
-        if by is not None and by not in KEY_COLUMNS:
-            raise ValueError(f"counters are kept per {KEY_COLUMNS}, not per {by!r}")
+        if by is not None and by not in self.columns:
+            raise ValueError(f"counters are kept per {self.columns}, not per {by!r}")
         group = "NULL" if by is None else by
-        ranges = " OR ".join(["(level = ? AND bucket >= ? AND bucket < ?)"] * len(whole))
+        # One range of the primary key per piece: SQLite's OR of ranges costs twice as much.
+        part = f"SELECT {group} AS v, n FROM {self.table} WHERE level = ? AND bucket >= ? "
+        part += f"AND bucket < ? AND {where}"
         rows = self._db.execute(
-            f"SELECT {group}, SUM(n) FROM log_count WHERE ({ranges}) AND {where} GROUP BY {group}",
-            (*(v for p in whole for v in (p.level, p.first, p.last)), *params),
+            f"SELECT v, SUM(n) FROM ({' UNION ALL '.join([part] * len(whole))}) GROUP BY v",
+            [v for p in whole for v in (p.level, p.first, p.last, *params)],
         ).fetchall()
         return {value: int(n) for value, n in rows if n}
 
@@ -212,7 +254,7 @@ class LogCounts:
     ) -> list[tuple[int, int]]:
         direction = "DESC" if newest_first else "ASC"
         rows: list[tuple[int, int]] = self._db.execute(
-            f"SELECT bucket, SUM(n) FROM log_count WHERE level = ? AND bucket >= ? "
+            f"SELECT bucket, SUM(n) FROM {self.table} WHERE level = ? AND bucket >= ? "
             f"AND bucket < ? AND {where} GROUP BY bucket ORDER BY bucket {direction}",
             (piece.level, piece.first, piece.last, *params),
         ).fetchall()

@@ -14,12 +14,14 @@ probed with the hash's perturbation.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 _MASK64 = 2**64 - 1
 _PERTURB_SHIFT = 5
 _MIN_SIZE = 8
 
 
+@lru_cache(maxsize=65536)  # a task list hashes the same ids on every call
 def string_hash(text: str) -> int:
     """The hash CPython 2.7 gives a byte string (the id's UTF-8), as an unsigned 64-bit value."""
     data = text.encode("utf-8")

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import sys
+import tempfile
 import time
+from dataclasses import replace
+from pathlib import Path
 from typing import TextIO
 
 from mockserver.app import API_BASE, CONTROL_BASE, ReferenceServer, create_app
@@ -52,16 +57,33 @@ def banner(server: ReferenceServer, url: str) -> str:
         + (f"  docs         {url}/docs/\n" if settings.docs_dir else "")
         + f"  world        {store.count_tasks()} tasks, {store.count_log()} log entries, "
         f"clock {clock.now().isoformat(timespec='seconds')} ({clock_text}), db {settings.db}\n"
-        f"  throttle     {throttle}\n"
+        + (
+            f"  workers      {settings.workers} processes on one database file\n"
+            if settings.workers > 1
+            else ""
+        )
+        + f"  throttle     {throttle}\n"
         f"  CORS         {cors}\n"
         f"  accounts (curl -H 'ES-API-KEY: demo-alice-key' {url}{API_BASE}/task/):\n{table}\n"
     )
+
+
+#: Where the worker processes of ``--workers`` read their settings.
+WORKER_SETTINGS = "ESDC_SERVE_WORKER_SETTINGS"
+
+
+def worker_app() -> ReferenceServer:
+    """The application of one worker process: the world its parent built in the database."""
+    return create_app(Settings.from_json(os.environ[WORKER_SETTINGS]))
 
 
 def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
     """Build the server and serve it until interrupted."""
     import uvicorn
 
+    if settings.workers > 1:
+        _run_workers(settings, out)
+        return
     started = time.perf_counter()
     server = create_app(settings)
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
@@ -73,6 +95,9 @@ def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
             f"esdc-api serve: cannot listen on {settings.host}:{settings.port}: {exc.strerror}; "
             "pick another port with --port"
         ) from None
+    # Listening before the banner says "ready": a client that connects at once is queued
+    # until uvicorn accepts, not refused.
+    sock.listen(2048)
     port = sock.getsockname()[1]
     url = f"http://{settings.host}:{port}"
     config = uvicorn.Config(
@@ -86,3 +111,53 @@ def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
         f"  ready in {time.perf_counter() - started:.2f} s; Ctrl-C stops it", file=out, flush=True
     )
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _run_workers(settings: Settings, out: TextIO) -> None:
+    """Build the world into the database file, then serve it from ``settings.workers``
+    processes (uvicorn's supervisor, which restarts one that dies)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    started = time.perf_counter()
+    scratch = None
+    if settings.db == ":memory:":  # processes share a file, not a memory
+        scratch = tempfile.mkdtemp(prefix="esdc-serve-")
+        settings = replace(settings, db=str(Path(scratch) / "world.sqlite3"))
+    try:
+        server = create_app(settings)
+        config = uvicorn.Config(
+            "mockserver.server:worker_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+            access_log=settings.log_level == "debug",
+            lifespan="off",
+        )
+        try:
+            sock = config.bind_socket()
+        except SystemExit:
+            raise SystemExit(
+                f"esdc-api serve: cannot listen on {settings.host}:{settings.port}; "
+                "pick another port with --port"
+            ) from None
+        sock.listen(2048)  # queued until a worker accepts, not refused
+        port = sock.getsockname()[1]
+        url = f"http://{settings.host}:{port}"
+        os.environ[WORKER_SETTINGS] = replace(settings, attach=True).to_json()
+        print(banner(server, url), file=out)
+        if scratch is not None:
+            print(f"  db           {settings.db} (temporary: deleted on exit)", file=out)
+        print(
+            f"  ready in {time.perf_counter() - started:.2f} s (workers start now); "
+            "Ctrl-C stops it",
+            file=out,
+            flush=True,
+        )
+        server.deployment.store.close()
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)

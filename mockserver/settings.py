@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -30,6 +31,10 @@ class Settings:
     :param cache: give a read the answer it got before while nothing has changed
         (:mod:`mockserver.answers`).
     :param docs_dir: a built docs site to serve under ``/docs/``.
+    :param workers: how many processes serve the API, all from ``db`` (a file: a temporary
+        one if ``db`` is ``":memory:"``).
+    :param attach: join the world already in ``db``, its clock included, instead of
+        starting the clock anew (what each of ``workers`` processes does).
     """
 
     host: str = "127.0.0.1"
@@ -49,6 +54,29 @@ class Settings:
     docs_dir: Path | None = None
     spec_path: Path | None = None
     log_level: str = "info"
+    workers: int = 1
+    attach: bool = False
+
+    def to_json(self) -> str:
+        """The settings as JSON (for the worker processes, which read them back)."""
+        fields = asdict(self)
+        for name, value in fields.items():
+            if isinstance(value, Path):
+                fields[name] = str(value)
+            elif isinstance(value, datetime):
+                fields[name] = value.isoformat()
+        return json.dumps(fields)
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        fields = json.loads(text)
+        for name in ("world", "docs_dir", "spec_path"):
+            if fields.get(name) is not None:
+                fields[name] = Path(fields[name])
+        if fields.get("start") is not None:
+            fields["start"] = datetime.fromisoformat(fields["start"])
+        fields["cors_origins"] = tuple(fields["cors_origins"])
+        return cls(**fields)
 
     @property
     def base_url(self) -> str:

@@ -1,11 +1,17 @@
 """Where the reference server keeps its state: one SQLite database.
 
-Datacenters, users, login tokens, tasks and the task log. Times are stored as integer
-microseconds since the epoch, so they come back exactly as they went in. Every query the API
-path runs is backed by an index, and none of them reads a number of rows that grows with the
-log: counts and the first entry of a page come from per-bucket counters
+Datacenters, users, login tokens, tasks and the task log (:mod:`mockserver.logtable`). Times
+are stored as integer microseconds since the epoch, so they come back exactly as they went in.
+Every query the API path runs is backed by an index, and none of them reads a number of rows
+that grows with the log: counts and the first entry of a page come from per-bucket counters
 (:mod:`mockserver.logcounts`), and a page is read from that entry on, through an index in time
-order. ``bench/`` measures them up to a million log entries.
+order. ``bench/`` measures them up to ten million log entries.
+
+Several processes may serve one database file (``esdc-api serve --workers N``, or two servers
+on one ``--db``): writes are transactions that take the database's write lock first, and
+:attr:`Store.writes` also counts the commits of other connections (SQLite's ``data_version``),
+so what a process keeps (answers, a task's parsed state, entries' JSON) is dropped as soon as
+another one writes.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections import Counter
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -23,9 +29,9 @@ from typing import Any
 from mockserver.accounts import Dc, Token, User
 from mockserver.lifecycle import Task, due_at
 from mockserver.logcounts import EARLIEST, LATEST, LAYOUT, LogCounts
+from mockserver.logtable import STATUS_CODES, STATUSES, LogTable, task_key
 from mockserver.tasklog import (
     AUTO_TASK_TYPES,
-    FLAG_WORDS,
     PAGE_SIZE,
     LogEntry,
     LogFilter,
@@ -38,7 +44,7 @@ from mockserver.worlds.model import WorldObject
 
 _NEVER = 2**62  # "never": a task that stays listed, an event that never comes
 #: The layout of the tables; a file written with another one is refused, not misread.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -72,71 +78,7 @@ CREATE INDEX IF NOT EXISTS task_due ON task (queue, due_us);
 CREATE TABLE IF NOT EXISTS job (
     id INTEGER PRIMARY KEY, task TEXT NOT NULL, queued_us INTEGER NOT NULL, detail TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS log (
-    id INTEGER PRIMARY KEY, time_us INTEGER NOT NULL, dc_id INTEGER NOT NULL,
-    task TEXT NOT NULL, task_type INTEGER NOT NULL, status TEXT NOT NULL,
-    user_id INTEGER NOT NULL, username TEXT NOT NULL, owner_id INTEGER NOT NULL,
-    object_type TEXT NOT NULL, object_pk TEXT NOT NULL, object_name TEXT NOT NULL,
-    object_alias TEXT NOT NULL, msg TEXT NOT NULL, detail TEXT NOT NULL
-);
 """
-_FILTERED = "status, task_type, object_type"
-#: The task log's indexes, each a way to read a visible part of the log in time order.
-#: The three by time also hold the columns filters and statistics read, so that the entries of
-#: a partial minute are counted and filtered from the index alone.
-LOG_INDEXES = {
-    # The last-10 views, in the order entries were written (the rowid order within each).
-    "log_dc_written": "log (dc_id)",
-    "log_dc_owner_written": "log (dc_id, owner_id)",
-    "log_dc_time": f"log (dc_id, time_us, {_FILTERED})",
-    "log_dc_owner_time": f"log (dc_id, owner_id, time_us, {_FILTERED})",
-    "log_dc_status_time": "log (dc_id, status, time_us)",
-    # DC-unbound entries (task_type >= 100), which SuperAdmins see from every datacenter.
-    "log_unbound_dc_time": f"log (dc_id, time_us, {_FILTERED}) WHERE task_type >= 100",
-    "log_task": "log (task)",
-}
-#: A batch of log entries this large is written with the indexes dropped and built after.
-BULK_ROWS = 50_000
-
-
-def _time_sql(zone: str) -> str:
-    """``time_us`` as ``datetime.isoformat()`` writes it (no fraction when it is 0), in UTC."""
-    fraction = "((time_us % 1000000) + 1000000) % 1000000"  # SQLite's % truncates to zero
-    return (
-        f"strftime('%Y-%m-%dT%H:%M:%S', (time_us - {fraction}) / 1000000, 'unixepoch') "
-        f"|| CASE WHEN {fraction} THEN printf('.%06d', {fraction}) ELSE '' END || '{zone}'"
-    )
-
-
-_FLAG_SQL = (
-    "CASE substr(msg, 1, instr(msg || ' ', ' ') - 1) "
-    + " ".join(f"WHEN '{w}' THEN {int(flag)}" for flag, words in FLAG_WORDS.items() for w in words)
-    + " ELSE 0 END"
-)
-#: :meth:`LogEntry.as_page_item` rendered by SQLite, so a page of 100 entries is not built
-#: in Python; tests/mockserver/test_store.py checks the two agree.
-#: The object's current name and alias, or the logged ones if it is gone: the paged view shows
-#: objects as they are now (a renamed server under its new name).
-CURRENT_NAME_SQL = (
-    "COALESCE((SELECT name FROM object WHERE type = log.object_type AND pk = log.object_pk), "
-    "object_name)"
-)
-CURRENT_ALIAS_SQL = (
-    "COALESCE((SELECT alias FROM object WHERE type = log.object_type AND pk = log.object_pk), "
-    "object_alias)"
-)
-PAGE_ITEM_SQL = (
-    f"json_object('time', {_time_sql('Z')}, 'task', task, 'status', status, "
-    f"'username', username, 'msg', msg, 'detail', detail, 'object_name', {CURRENT_NAME_SQL}, "
-    f"'object_alias', {CURRENT_ALIAS_SQL}, 'object_type', object_type, 'flag', {_FLAG_SQL})"
-)
-#: :meth:`LogEntry.as_cached_item` rendered by SQLite.
-CACHED_ITEM_SQL = (
-    f"json_object('time', {_time_sql('+00:00')}, 'task', task, 'status', status, "
-    f"'task_type', task_type, 'flag', {_FLAG_SQL}, 'username', username, "
-    "'object_type', object_type, 'object_name', object_name, 'object_alias', object_alias, "
-    "'msg', msg, 'detail', detail)"
-)
 
 
 def to_us(moment: datetime) -> int:
@@ -149,6 +91,11 @@ def from_us(us: int) -> datetime:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: ``meta`` keys other connections bump when they change what this one keeps: the whole state
+#: (a reset), the objects' names, and the accounts, settings, workers, failures and clock.
+_VERSIONED = ("generation", "objects", "config")
+#: Parsed tasks kept by their stored text (the same text is the same task).
+PARSED_TASKS = 4096
 
 
 class StoreError(Exception):
@@ -163,27 +110,96 @@ class Store:
 
     def __init__(self, path: str | Path = ":memory:") -> None:
         self.path = str(path)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._shared = self.path != ":memory:"
+        # A writer waits up to this long for another process's transaction to end.
+        self._db = sqlite3.connect(
+            self.path, check_same_thread=False, isolation_level=None, timeout=30
+        )
         self._db.execute(
-            "PRAGMA journal_mode=WAL" if self.path != ":memory:" else "PRAGMA journal_mode=MEMORY"
+            "PRAGMA journal_mode=WAL" if self._shared else "PRAGMA journal_mode=MEMORY"
         )
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._lock = threading.RLock()
         self._depth = 0
-        #: Counts writes to tasks and the log, so that readers can tell nothing changed.
-        self.writes = 0
+        self._writes = 0
+        self._data_version = 0
+        #: What other processes change that this one keeps, as last read from ``meta``.
+        self._versions: dict[str, str | None] = {}
         self._dc_ids: list[int] | None = None
+        self._parsed: OrderedDict[str, Task] = OrderedDict()
         self._check_version()
-        self._db.executescript(SCHEMA)
-        self._create_log_indexes()
-        self._counts = LogCounts(self._db)
-        uncounted = self._db.execute(
-            "SELECT EXISTS (SELECT 1 FROM log) AND NOT EXISTS (SELECT 1 FROM log_count)"
-        ).fetchone()[0]
-        if uncounted or self.get_meta("log_counts") not in (None, LAYOUT):
-            self._count_existing_log()  # a file from before the counters, or counted otherwise
-        self.set_meta("log_counts", LAYOUT)
-        self.set_meta("schema", SCHEMA_VERSION)
+        with self._lock:  # executescript commits first: not in a transaction
+            self._db.executescript(SCHEMA)
+            self._log = LogTable(self._db, self._lock)
+        with self.transaction():
+            uncounted = self._db.execute(
+                "SELECT EXISTS (SELECT 1 FROM log) AND NOT (EXISTS (SELECT 1 FROM log_count) "
+                "AND EXISTS (SELECT 1 FROM log_tally))"
+            ).fetchone()[0]
+            if uncounted or self.get_meta("log_counts") not in (None, LAYOUT):
+                self._log.count_existing()  # counted another way, or not at all
+            self.set_meta("log_counts", LAYOUT)
+            self.set_meta("schema", SCHEMA_VERSION)
+        self._sync()
+
+    @property
+    def writes(self) -> int:
+        """Counts writes to the deployment's state, this process's and (in a file) any other
+        connection's, so that readers can tell nothing changed."""
+        if self._shared:
+            self._sync()
+        return self._writes
+
+    @writes.setter
+    def writes(self, value: int) -> None:
+        self._writes = value
+
+    def _sync(self) -> None:
+        """Notice another connection's commits: drop what they may have made stale."""
+        with self._lock:
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if version == self._data_version:
+                return
+            self._data_version = version
+            self._writes += 1
+            found = dict.fromkeys(_VERSIONED)
+            found.update(
+                self._db.execute(
+                    f"SELECT key, value FROM meta WHERE key IN {_VERSIONED}"
+                ).fetchall()
+            )
+            if found["generation"] != self._versions.get("generation"):
+                self._forget()
+            elif found["objects"] != self._versions.get("objects"):
+                self._log.forget(names_only=True)
+            self._versions = found
+
+    def _forget(self) -> None:
+        self._log.forget()
+        self._dc_ids = None
+
+    def _bump(self, key: str) -> None:
+        """Tell other connections that ``key`` changed (see :data:`_VERSIONED`)."""
+        value = str(int(self.get_meta(key) or 0) + 1)
+        self.set_meta(key, value)
+        self._versions[key] = value
+
+    @property
+    def config_version(self) -> str | None:
+        """Changes whenever the world's accounts, settings, workers, failures or clock do, in
+        this process or another."""
+        self.writes  # noqa: B018 -- reads other connections' commits first
+        return self._versions.get("config")
+
+    def config_changed(self, *, answers: bool = True) -> None:
+        """Say that the accounts, settings, workers, failures or clock changed.
+
+        :param answers: whether what this process answered may have changed (not so for a
+            clock moved: answers say until when they hold)."""
+        with self.transaction():
+            if answers:
+                self.writes += 1
+            self._bump("config")
 
     def _check_version(self) -> None:
         """Refuse a file another layout of the tables wrote: it would be misread."""
@@ -217,7 +233,9 @@ class Store:
                 finally:
                     self._depth -= 1
                 return
-            self._db.execute("BEGIN")
+            # IMMEDIATE: take the write lock now, so that what the transaction read is still
+            # true when it writes, whatever another process does meanwhile.
+            self._db.execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
                 yield
@@ -240,13 +258,17 @@ class Store:
     def clear(self) -> None:
         """Forget everything."""
         with self.transaction():
-            for table in ("meta", "dc", "user", "object", "token", "task", "job", "log"):
+            generation = int(self.get_meta("generation") or 0)
+            for table in ("meta", "dc", "user", "object", "token", "task", "job"):
                 self._db.execute(f"DELETE FROM {table}")
-            self._counts.clear()
-            self._dc_ids = None
+            self._log.clear()
+            self._forget()
             self.writes += 1
             self.set_meta("log_counts", LAYOUT)
             self.set_meta("schema", SCHEMA_VERSION)
+            self.set_meta("generation", str(generation + 1))
+            self._versions = {"generation": str(generation + 1)}
+            self._bump("config")
 
     # -- meta -----------------------------------------------------------------------------
 
@@ -319,6 +341,8 @@ class Store:
                 "INSERT OR REPLACE INTO object VALUES (?, ?, ?, ?, ?, ?)",
                 [(o.type, o.pk, o.name, o.alias, o.owner_id, o.dc_id) for o in objects],
             )
+            self._bump("objects")
+            self._log.forget(names_only=True)
 
     def objects(self) -> list[WorldObject]:
         rows = self._all("SELECT type, pk, name, alias, owner_id, dc_id FROM object")
@@ -384,15 +408,26 @@ class Store:
             json.dumps(task_to_doc(task, store=True), separators=(",", ":")),
         )
 
-    @staticmethod
-    def _task(body: str) -> Task:
-        doc = json.loads(body)
-        return task_from_doc(
-            doc,
-            lambda value, where: parse_time(value, _EPOCH, where),
-            "task",
-            default_created=_EPOCH,
-        )
+    def _task(self, body: str) -> Task:
+        """The task stored as ``body``: parsed once, then a copy of that (callers change the
+        tasks they get)."""
+        parsed = self._parsed.get(body)
+        if parsed is None:
+            doc = json.loads(body)
+            parsed = task_from_doc(
+                doc,
+                lambda value, where: parse_time(value, _EPOCH, where),
+                "task",
+                default_created=_EPOCH,
+            )
+            self._parsed[body] = parsed
+            if len(self._parsed) > PARSED_TASKS:
+                self._parsed.popitem(last=False)
+        copy = Task.__new__(Task)
+        copy.__dict__.update(parsed.__dict__)
+        copy.steps = list(parsed.steps)
+        copy.call = dict(parsed.call)
+        return copy
 
     def get_task(self, task_id: str) -> Task | None:
         rows = self._all("SELECT body FROM task WHERE id = ?", (task_id,))
@@ -404,17 +439,26 @@ class Store:
     def listed_tasks(self, now: datetime, dc_id: int, owner_id: int | None) -> list[Task]:
         """The tasks in the pending lists of ``dc_id`` at ``now``: one owner's or all, in the
         order they were added."""
+        rows = self._all(*self._listed_sql("body", now, dc_id, owner_id))
+        return [self._task(row[0]) for row in rows]
+
+    def listed_task_ids(self, now: datetime, dc_id: int, owner_id: int | None) -> list[str]:
+        """The ids of :meth:`listed_tasks`, in the same order."""
+        return [row[0] for row in self._all(*self._listed_sql("id", now, dc_id, owner_id))]
+
+    @staticmethod
+    def _listed_sql(
+        column: str, now: datetime, dc_id: int, owner_id: int | None
+    ) -> tuple[str, list[Any]]:
         sql = (
-            "SELECT body FROM task WHERE listed AND dc_id = ? AND unlisted_us > ? "
+            f"SELECT {column} FROM task WHERE listed AND dc_id = ? AND unlisted_us > ? "
             "AND created_us <= ?"
         )
         params: list[Any] = [dc_id, to_us(now), to_us(now)]
         if owner_id is not None:
             sql += " AND owner_id = ?"
             params.append(owner_id)
-        return [
-            self._task(row[0]) for row in self._all(sql + " ORDER BY created_us, rowid", params)
-        ]
+        return sql + " ORDER BY created_us, rowid", params
 
     def due_tasks(self, now: datetime, queues: Iterable[str]) -> list[Task]:
         """Tasks of running queues with something to do by ``now`` (an end to log, a message
@@ -476,73 +520,48 @@ class Store:
     # -- the task log ---------------------------------------------------------------------
 
     def add_log_entries(self, entries: Iterable[LogEntry]) -> None:
-        rows = [
-            (
-                to_us(e.time),
-                e.dc_id,
-                e.task,
-                e.task_type,
-                e.status.value,
-                e.user_id,
-                e.username,
-                e.owner_id,
-                e.object_type,
-                e.object_pk,
-                e.object_name,
-                e.object_alias,
-                e.msg,
-                e.detail,
-            )
-            for e in entries
-        ]
+        """Write entries in this order: their ids, and the last-10 views, follow it."""
         with self.transaction():
             self.writes += 1
-            bulk = len(rows) >= BULK_ROWS
-            if bulk:
-                for name in LOG_INDEXES:
-                    self._db.execute(f"DROP INDEX IF EXISTS {name}")
-            self._db.executemany(
-                "INSERT INTO log (time_us, dc_id, task, task_type, status, user_id, username, "
-                "owner_id, object_type, object_pk, object_name, object_alias, msg, detail) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            if bulk:
-                self._create_log_indexes()
-            self._counts.add((r[0], (r[1], r[7], r[3], r[4], r[8], r[9])) for r in rows)
+            self._log.add(entries)
 
-    def _create_log_indexes(self) -> None:
-        for name, on in LOG_INDEXES.items():
-            self._db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
-
-    def _count_existing_log(self) -> None:
+    def load_log(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Write many log rows into an empty log at once, in this order (rows as
+        :meth:`log_row` and :meth:`log_shape` make them)."""
         with self.transaction():
-            self._counts.clear()
-            rows = self._db.execute(
-                "SELECT time_us, dc_id, owner_id, task_type, status, object_type, object_pk "
-                "FROM log"
+            self.writes += 1
+            self._log.load(rows)
+
+    def log_row(self, entry: LogEntry) -> tuple[Any, ...]:
+        """An entry as a row of the log (for :meth:`load_log`)."""
+        with self._lock:
+            return self._log.row(entry)
+
+    def log_shape(
+        self,
+        user_id: int,
+        username: str,
+        object_type: str,
+        object_pk: str,
+        object_name: str,
+        object_alias: str,
+        msg: str,
+        detail: str,
+    ) -> tuple[int, int]:
+        """The ids a row of the log gives an entry's object and what it says (its *shape*),
+        made if new: rows of many entries that say the same are made without an entry each."""
+        with self._lock:
+            return self._log.shape_for(
+                user_id, username, object_type, object_pk, object_name, object_alias, msg, detail
             )
-            self._counts.add((row[0], tuple(row[1:])) for row in rows)
-
-    _LOG_COLUMNS = (
-        "time_us, task, task_type, status, dc_id, user_id, username, owner_id, object_type, "
-        "object_pk, object_name, object_alias, msg, detail, id"
-    )
-    #: The columns of an entry of the paged view: the object as it is now.
-    _PAGE_COLUMNS = (
-        "time_us, task, task_type, status, dc_id, user_id, username, owner_id, object_type, "
-        f"object_pk, {CURRENT_NAME_SQL}, {CURRENT_ALIAS_SQL}, msg, detail, id"
-    )
 
     @staticmethod
-    def _entry(row: tuple[Any, ...]) -> LogEntry:
-        return LogEntry(from_us(row[0]), row[1], row[2], LogStatus(row[3]), *row[4:14])
-
-    @staticmethod
-    def _visible(vis: Visibility) -> tuple[str, list[Any]]:
-        """What ``vis`` sees, as one condition (for the counters, whose table is small)."""
+    def _visible(vis: Visibility, *, tally: bool = False) -> tuple[str, list[Any]]:
+        """What ``vis`` sees, as one condition on the log, its counters or (``tally``) its
+        tally."""
+        unbound = "unbound = 1" if tally else "task_type >= 100"
         if vis.unbound_everywhere:
-            where, params = "(dc_id = ? OR task_type >= 100)", [vis.dc_id]
+            where, params = f"(dc_id = ? OR {unbound})", [vis.dc_id]
         else:
             where, params = "dc_id = ?", [vis.dc_id]
         if vis.owner_id is not None:
@@ -550,22 +569,49 @@ class Store:
             params.append(vis.owner_id)
         return where, params
 
+    def _counters(
+        self, vis: Visibility, flt: LogFilter
+    ) -> tuple[LogCounts, str, list[Any], str, list[Any]]:
+        """The counters a filter is counted by (the tally if it filters by status alone), the
+        condition on them, and the filter on the log."""
+        keys, key_params = self._key_filter(flt)
+        tally = flt.object_type is None and not flt.object_name and not flt.hide_auto
+        where, params = self._visible(vis, tally=tally)
+        counts = self._log.tally if tally else self._log.counts
+        return counts, where + keys, [*params, *key_params], keys, key_params
+
     def _branches(self, vis: Visibility) -> list[tuple[str, list[Any]]]:
         """What ``vis`` sees, as disjoint parts of the log that each read one index in time
         order (an ``OR`` would make SQLite sort every visible entry): ``FROM`` clauses with
         their ``WHERE``."""
-        where, params = "log WHERE dc_id = ?", [vis.dc_id]
-        if vis.owner_id is not None:
-            where += " AND owner_id = ?"
-            params.append(vis.owner_id)
-        branches = [(where, params)]
+        if vis.owner_id is None:
+            branches = [("log INDEXED BY log_dc_time WHERE dc_id = ?", [vis.dc_id])]
+        else:
+            branches = [
+                (
+                    "log INDEXED BY log_dc_time WHERE dc_id = ? AND owner_id = ?",
+                    [vis.dc_id, vis.owner_id],
+                )
+            ]
         if vis.unbound_everywhere:
-            # Named: SQLite would rather take the status index and read every entry of it.
             unbound = "log INDEXED BY log_unbound_dc_time WHERE dc_id = ? AND task_type >= 100"
+            if vis.owner_id is not None:
+                unbound += " AND owner_id = ?"
             if self._dc_ids is None:
                 self._dc_ids = [row[0] for row in self._all("SELECT id FROM dc ORDER BY id")]
-            branches += [(unbound, [dc_id]) for dc_id in self._dc_ids if dc_id != vis.dc_id]
+            owner = [] if vis.owner_id is None else [vis.owner_id]
+            branches += [(unbound, [dc_id, *owner]) for dc_id in self._dc_ids if dc_id != vis.dc_id]
         return branches
+
+    def _union(self, vis: Visibility, sql: str, params: list[Any]) -> tuple[str, list[Any]]:
+        """``sql`` (with ``FROM {where}`` for the visible part) for every branch, as the
+        parts of one ``UNION ALL`` (whose parts SQLite merges in order, each read through its
+        index, when the compound is ordered as the index is)."""
+        parts, found = [], []
+        for where, branch_params in self._branches(vis):
+            parts.append(sql.format(where=where))
+            found += [*branch_params, *params]
+        return " UNION ALL ".join(parts), found
 
     def _merged(
         self,
@@ -574,35 +620,24 @@ class Store:
         params: list[Any],
         *,
         newest_first: bool,
-        limit: int | None,
-    ) -> list[tuple[Any, ...]]:
-        """``sql`` (with ``FROM {where}`` for the visible part) run per branch, merged in time
-        order.
-
-        The rows must start with ``time_us`` and end with ``id``."""
-        rows: list[tuple[Any, ...]] = []
-        for where, branch_params in self._branches(vis):
-            rows += self._all(sql.format(where=where), [*branch_params, *params])
-        rows.sort(key=lambda row: (row[0], row[-1]), reverse=newest_first)
-        return rows[:limit]
+        limit: int,
+    ) -> list[tuple[int, int]]:
+        """``sql`` (with ``FROM {where}`` for the visible part, selecting ``time_us, id`` in
+        time order) run per branch, merged in time order, in one query."""
+        union, found = self._union(vis, sql, params)
+        direction = "DESC" if newest_first else "ASC"
+        return self._all(f"{union} ORDER BY 1 {direction}, 2 {direction} LIMIT {limit}", found)
 
     def log_last(self, vis: Visibility, size: int) -> list[LogEntry]:
-        return [self._entry(row) for row in self._last_rows(vis, size, self._LOG_COLUMNS)]
+        """The last ``size`` entries written to the list ``vis`` reads (a datacenter's staff
+        list, or an owner's), newest written first: the order of writing, not of ``time``."""
+        with self._lock:
+            return self._log.entries(self._log.recent(vis.dc_id, vis.owner_id, size))
 
     def log_last_json(self, vis: Visibility, size: int) -> list[str]:
         """:meth:`log_last`, each entry as :meth:`LogEntry.as_cached_item`'s JSON."""
-        return [row[1] for row in self._last_rows(vis, size, f"time_us, {CACHED_ITEM_SQL}, id")]
-
-    def _last_rows(self, vis: Visibility, size: int, columns: str) -> list[tuple[Any, ...]]:
-        """The last ``size`` entries written to the list ``vis`` reads (a datacenter's staff
-        list, or an owner's), newest written first: the order of writing, not of ``time``."""
-        where, params = "dc_id = ?", [vis.dc_id]
-        if vis.owner_id is not None:
-            where += " AND owner_id = ?"
-            params.append(vis.owner_id)
-        return self._all(
-            f"SELECT {columns} FROM log WHERE {where} ORDER BY id DESC LIMIT ?", [*params, size]
-        )
+        with self._lock:
+            return self._log.cached_json(self._log.recent(vis.dc_id, vis.owner_id, size))
 
     @staticmethod
     def _key_filter(flt: LogFilter) -> tuple[str, list[Any]]:
@@ -611,7 +646,7 @@ class Store:
         params: list[Any] = []
         if flt.status is not None:
             clauses.append("status = ?")
-            params.append(flt.status.value)
+            params.append(STATUS_CODES[flt.status])
         if flt.object_type is not None:
             clauses.append("object_type = ?")
             params.append(flt.object_type)
@@ -619,7 +654,8 @@ class Store:
             # The objects whose current name holds the text: a deleted object matches nothing,
             # a renamed one its new name (as real deployments look them up).
             clauses.append(
-                "object_pk IN (SELECT pk FROM object WHERE type = ? AND name LIKE ? ESCAPE '\\')"
+                "object IN (SELECT id FROM log_object WHERE pk IN "
+                "(SELECT pk FROM object WHERE type = ? AND name LIKE ? ESCAPE '\\'))"
             )
             escaped = flt.object_name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params += [flt.object_type or "", f"%{escaped}%"]
@@ -638,33 +674,24 @@ class Store:
         )
 
     def _running_entries(
-        self,
-        vis: Visibility,
-        flt: LogFilter,
-        now: datetime,
-        *,
-        newest_first: bool,
-        columns: str | None = None,
-    ) -> list[tuple[Any, ...]]:
+        self, vis: Visibility, flt: LogFilter, now: datetime, *, newest_first: bool
+    ) -> list[tuple[int, int]]:
         """The visible, filtered entries of the tasks running at ``now``: few, whatever the
-        size of the log, so they are read whole."""
-        running = (
-            "SELECT id FROM task WHERE listed AND dc_id = ? AND unlisted_us > ? AND created_us <= ?"
-        )
-        params: list[Any] = [vis.dc_id, to_us(now), to_us(now)]
-        if vis.owner_id is not None:
-            running += " AND owner_id = ?"
-            params.append(vis.owner_id)
+        size of the log, so they are read whole (through the index of the tasks' ids)."""
+        running = self.listed_task_ids(now, vis.dc_id, vis.owner_id)
+        if not running:
+            return []
+        where, params = self._visible(vis)
         keys, key_params = self._key_filter(flt)
         lo, hi = self._window(flt)
-        return self._merged(
-            vis,
-            f"SELECT {columns or self._LOG_COLUMNS} FROM {{where}}{keys} "
-            f"AND time_us >= ? AND time_us < ? AND task IN ({running})",
-            [*key_params, lo, hi, *params],
-            newest_first=newest_first,
-            limit=None,
+        marks = ", ".join("?" * len(running))
+        rows: list[tuple[int, int]] = self._all(
+            f"SELECT time_us, id FROM log INDEXED BY log_task WHERE task_key IN ({marks}) "
+            f"AND task IN ({marks}) AND {where}{keys} AND time_us >= ? AND time_us < ?",
+            [*(task_key(t) for t in running), *running, *params, *key_params, lo, hi],
         )
+        rows.sort(reverse=newest_first)
+        return rows
 
     def log_count(self, vis: Visibility, flt: LogFilter, now: datetime) -> int:
         if flt.show_running:
@@ -674,60 +701,51 @@ class Store:
     def _counted(
         self, vis: Visibility, flt: LogFilter, lo: int, hi: int, by: str | None = None
     ) -> dict[Any, int]:
-        where, params = self._visible(vis)
-        keys, key_params = self._key_filter(flt)
+        counts, where, params, keys, key_params = self._counters(vis, flt)
         group = "NULL" if by is None else by
 
         def exact(a: int, b: int) -> dict[Any, int]:
-            # Counted here, not by GROUP BY: SQLite would group through the status index and
-            # read every entry of the datacenter. Less than a minute holds few entries.
-            found: Counter[Any] = Counter()
-            for branch, branch_params in self._branches(vis):
-                rows = self._all(
-                    f"SELECT {group} FROM {branch}{keys} AND time_us >= ? AND time_us < ?",
-                    [*branch_params, *key_params, a, b],
-                )
-                found.update(row[0] for row in rows)
-            return found
+            # Less than a minute of entries, counted from the time index.
+            union, params = self._union(
+                vis,
+                f"SELECT {group} AS v, COUNT(*) AS n FROM {{where}}{keys} AND time_us >= ? "
+                f"AND time_us < ? GROUP BY v",
+                [*key_params, a, b],
+            )
+            return dict(self._all(f"SELECT v, SUM(n) FROM ({union}) GROUP BY v", params))
 
         with self._lock:
-            return self._counts.count(where + keys, [*params, *key_params], lo, hi, exact, by=by)
+            return counts.count(where, params, lo, hi, exact, by=by)
 
     def log_page(
         self, vis: Visibility, flt: LogFilter, now: datetime, number: int, order: Order
     ) -> list[LogEntry]:
-        rows = self._page_rows(vis, flt, now, number, order, self._PAGE_COLUMNS)
-        return [self._entry(row) for row in rows]
+        with self._lock:
+            ids = self._page_ids(vis, flt, now, number, order)
+            return self._log.entries(ids, current_names=True)
 
     def log_page_json(
         self, vis: Visibility, flt: LogFilter, now: datetime, number: int, order: Order
     ) -> list[str]:
         """:meth:`log_page`, each entry as :meth:`LogEntry.as_page_item`'s JSON."""
-        columns = f"time_us, {PAGE_ITEM_SQL}, id"
-        return [row[1] for row in self._page_rows(vis, flt, now, number, order, columns)]
+        with self._lock:
+            return self._log.page_json(self._page_ids(vis, flt, now, number, order))
 
-    def _page_rows(
-        self,
-        vis: Visibility,
-        flt: LogFilter,
-        now: datetime,
-        number: int,
-        order: Order,
-        columns: str,
-    ) -> list[tuple[Any, ...]]:
-        """The rows of a page, ``columns`` starting with ``time_us`` and ending with ``id``."""
+    def _page_ids(
+        self, vis: Visibility, flt: LogFilter, now: datetime, number: int, order: Order
+    ) -> list[int]:
+        """The ids of the entries of a page, in its order."""
         newest_first = order is Order.NEWEST_FIRST
         start = (number - 1) * PAGE_SIZE
         if flt.show_running:
-            rows = self._running_entries(vis, flt, now, newest_first=newest_first, columns=columns)
-            return rows[start : start + PAGE_SIZE]
+            rows = self._running_entries(vis, flt, now, newest_first=newest_first)
+            return [row[1] for row in rows[start : start + PAGE_SIZE]]
         keys, key_params = self._key_filter(flt)
         lo, hi = self._window(flt)
-        direction = "DESC" if newest_first else "ASC"
         if start == 0:  # the first page starts at the window's edge: nothing to seek
             bounds, bound_params = "AND time_us >= ? AND time_us < ?", [lo, hi]
         else:
-            first = self._seek(vis, keys, key_params, lo, hi, start, newest_first)
+            first = self._seek(vis, flt, lo, hi, start, newest_first)
             if first is None:
                 return []
             # From the first entry on, towards the window's far end only: given two bounds on
@@ -737,73 +755,86 @@ class Store:
                 bounds, bound_params = "AND (time_us, id) <= (?, ?) AND time_us >= ?", [*first, lo]
             else:
                 bounds, bound_params = "AND (time_us, id) >= (?, ?) AND time_us < ?", [*first, hi]
-        return self._merged(
+        rows = self._merged(
             vis,
-            f"SELECT {columns} FROM {{where}}{keys} {bounds} "
-            f"ORDER BY time_us {direction}, id {direction} LIMIT ?",
-            [*key_params, *bound_params, PAGE_SIZE],
+            f"SELECT time_us, id FROM {{where}}{keys} {bounds}",
+            [*key_params, *bound_params],
             newest_first=newest_first,
             limit=PAGE_SIZE,
         )
+        return [row[1] for row in rows]
 
     def _seek(
         self,
         vis: Visibility,
-        keys: str,
-        key_params: list[Any],
+        flt: LogFilter,
         lo: int,
         hi: int,
         index: int,
         newest_first: bool,
     ) -> tuple[int, int] | None:
         """The ``(time_us, id)`` of the entry at ``index`` of the filtered window."""
-        where, params = self._visible(vis)
+        counts, where, params, keys, key_params = self._counters(vis, flt)
 
-        def exact(a: int, b: int) -> list[tuple[int, int]]:
-            found: list[tuple[int, int]] = []
-            for branch, branch_params in self._branches(vis):
-                found += self._all(
-                    f"SELECT time_us, id FROM {branch}{keys} AND time_us >= ? AND time_us < ?",
-                    [*branch_params, *key_params, a, b],
+        def nth(a: int, b: int, index: int) -> tuple[int, int] | int:
+            # Less than a minute: its seconds are counted from the time index, then the
+            # entries of the second that holds the one sought are read.
+            union, union_params = self._union(
+                vis,
+                # a is an int: written into the query, as {where} comes with its parameters
+                f"SELECT (time_us - {int(a)}) / 1000000 AS s, COUNT(*) AS n FROM {{where}}{keys} "
+                "AND time_us >= ? AND time_us < ? GROUP BY s",
+                [*key_params, a, b],
+            )
+            seconds = dict(self._all(f"SELECT s, SUM(n) FROM ({union}) GROUP BY s", union_params))
+            total = sum(seconds.values())
+            if index >= total:
+                return total
+            for second in sorted(seconds, reverse=newest_first):
+                if index >= seconds[second]:
+                    index -= seconds[second]
+                    continue
+                start = a + second * 1_000_000
+                union, union_params = self._union(
+                    vis,
+                    f"SELECT time_us, id FROM {{where}}{keys} AND time_us >= ? AND time_us < ?",
+                    [*key_params, start, min(b, start + 1_000_000)],
                 )
-            return found
+                found: list[tuple[int, int]] = self._all(union, union_params)
+                found.sort(reverse=newest_first)
+                return found[index]
+            raise AssertionError("the seconds counted hold the entry")
 
         with self._lock:
-            return self._counts.seek(
-                where + keys,
-                [*params, *key_params],
+            return counts.seek(
+                where,
+                params,
                 lo,
                 hi,
                 index,
                 newest_first=newest_first,
-                exact=exact,
+                nth=nth,
             )
 
     def log_counts_since(self, vis: Visibility, since: datetime) -> dict[LogStatus, int]:
         counted = self._counted(vis, LogFilter(), to_us(since), LATEST, by="status")
         counts = dict.fromkeys(LogStatus, 0)
-        counts.update({LogStatus(status): n for status, n in counted.items()})
+        counts.update({STATUSES[status]: n for status, n in counted.items()})
         return counts
 
     def log_first_since(self, vis: Visibility, since: datetime) -> datetime | None:
         """The time of the oldest entry ``vis`` sees at or after ``since``."""
-        times = [
-            row[0]
-            for where, params in self._branches(vis)
-            for row in self._all(
-                f"SELECT MIN(time_us) FROM {where} AND time_us >= ?", [*params, to_us(since)]
-            )
-            if row[0] is not None
-        ]
-        return from_us(min(times)) if times else None
+        union, params = self._union(
+            vis, "SELECT MIN(time_us) AS t FROM {where} AND time_us >= ?", [to_us(since)]
+        )
+        found = self._all(f"SELECT MIN(t) FROM ({union})", params)[0][0]
+        return None if found is None else from_us(found)
 
     def log_entries(self) -> list[LogEntry]:
         """Every entry, in the order they were written."""
-        return [
-            self._entry(row)
-            for row in self._all(f"SELECT {self._LOG_COLUMNS} FROM log ORDER BY id")
-        ]
+        with self._lock:
+            return self._log.every_entry()
 
     def count_log(self) -> int:
         with self._lock:
-            return self._counts.total("1", [])
+            return self._log.tally.total("1", [])

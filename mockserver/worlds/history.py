@@ -7,14 +7,17 @@ ones real deployments write (Danube Cloud's message catalogue).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from random import Random
+from typing import Any
 
 from mockserver.accounts import SYSTEM_USER_ID
-from mockserver.ids import TaskGroup, TaskType, new_task_id
+from mockserver.ids import TaskGroup, TaskId, TaskType
 from mockserver.lifecycle import BackendState, Queue, Step, Task, TaskObject
+from mockserver.logtable import task_key
 from mockserver.tasklog import LogEntry, LogStatus
 from mockserver.worlds.model import WorldObject
 
@@ -176,6 +179,87 @@ def _call(obj: WorldObject, op: Operation) -> dict[str, object]:
     return {"view": op.view, "method": op.method, key: obj.name, **dict(op.params)}
 
 
+#: A drawn task: created and ended (microseconds since the epoch), the object, the operation,
+#: the creator, the type, the outcome (:data:`SUCCEEDED`, :data:`FAILED` or :data:`REVOKED`),
+#: the failure message drawn (used if it failed) and the 128 random bits of its id.
+Drawn = tuple[int, int, WorldObject, Operation, int, TaskType, int, str, int]
+SUCCEEDED, FAILED, REVOKED = 0, 1, 2
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = 1_000_000
+
+
+def to_us(moment: datetime) -> int:
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * _SECOND + delta.microseconds
+
+
+def from_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def _us(delta: timedelta) -> int:
+    return (delta.days * 86_400 + delta.seconds) * _SECOND + delta.microseconds
+
+
+def draws(
+    rng: Random,
+    now: datetime,
+    count: int,
+    span: timedelta,
+    objects: Sequence[WorldObject],
+    *,
+    admins: dict[int, int],
+) -> Iterator[Drawn]:
+    """The random draws of ``count`` finished tasks, in the order :func:`history` makes them:
+    times in microseconds, rounded as ``datetime`` arithmetic rounds them, so that the tasks
+    and entries made from them are the same whichever way they are made."""
+    now_us = to_us(now)
+    latest_us = now_us - 5 * 60 * _SECOND
+    window = span.total_seconds() - 300
+    cutoff = now_us - 60 * _SECOND
+    vms = [obj for obj in objects if obj.type == "vm"]
+    weighted = [
+        *vms,
+        *vms,
+        *vms,
+        *(obj for obj in objects if obj.type in OPERATIONS and obj.type != "vm"),
+    ]
+    if not weighted:
+        return
+    random, choice, randint, getrandbits = rng.random, rng.choice, rng.randint, rng.getrandbits
+    auto, exec_ = TaskType.AUTO, TaskType.EXEC
+    for _ in range(count):
+        created = latest_us - _us(timedelta(seconds=random() * window))
+        obj = choice(weighted)
+        owner = obj.owner_id or 1
+        if obj.type == "vm" and random() < 0.25:
+            op, creator, type_ = choice(AUTO_OPERATIONS), SYSTEM_USER_ID, auto
+        else:
+            op, type_ = choice(OPERATIONS[obj.type]), exec_
+            creator = admins.get(obj.dc_id or 1, owner) if random() < 0.15 else owner
+        roll = random()
+        outcome = REVOKED if roll > 0.96 and type_ is not auto else FAILED if roll < 0.09 else 0
+        started = created + _SECOND
+        ended = started + randint(*op.seconds) * _SECOND
+        if ended > cutoff:
+            ended = now_us - _us(timedelta(minutes=1, seconds=random() * 60))
+        failure = choice(FAILURES)
+        bits = getrandbits(128)
+        if outcome == REVOKED:
+            # timedelta / 2: to the nearest microsecond, half to even
+            half, odd = divmod(ended - started, 2)
+            ended = started + half + (1 if odd and half % 2 else 0)
+        yield created, ended, obj, op, creator, type_, outcome, failure, bits
+
+
+def task_suffix(bits: int) -> str:
+    """The id suffix ``new_task_id`` makes of 128 random bits (a UUID4's first 23 characters),
+    without making the UUID."""
+    bits = (bits & ~(0xC000 << 48) | 0x8000 << 48) & ~(0xF000 << 64) | 4 << 76
+    digits = f"{bits:032x}"
+    return f"-{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}"
+
+
 def history(
     rng: Random,
     now: datetime,
@@ -193,7 +277,122 @@ def history(
 
     :param admins: each datacenter's admin, who steps in on users' objects now and then.
     """
-    latest = now - timedelta(minutes=5)
+    for drawn in draws(rng, now, count, span, objects, admins=admins):
+        task = drawn_task(drawn, usernames, result_expires)
+        yield (
+            task if task.expires_at is not None and task.expires_at > now else None,
+            drawn_entries(drawn, task),
+        )
+
+
+def drawn_task(drawn: Drawn, usernames: dict[int, str], result_expires: timedelta) -> Task:
+    """The task a draw makes."""
+    created_us, ended_us, obj, op, creator, type_, outcome, failure, bits = drawn
+    owner, dc = obj.owner_id or 1, obj.dc_id or 1
+    tid = TaskId(
+        creator, type_, owner, op.group, dc, task_suffix(bits), str(creator), str(owner), str(dc)
+    )
+    created, ended = from_us(created_us), from_us(ended_us)
+    result: object
+    if outcome == REVOKED:
+        state, result, detail = (
+            BackendState.REVOKED,
+            "TaskRevokedError: terminated",
+            "terminated (15)",
+        )
+    elif outcome == FAILED:
+        state = BackendState.FAILURE
+        result = {"returncode": 1, "stdout": "", "stderr": failure, "detail": failure}
+        detail = failure
+    else:
+        state = BackendState.SUCCESS
+        result = {"returncode": 0, "stdout": "", "stderr": "", "message": op.done}
+        detail = op.done
+    task = Task(
+        id=str(tid),
+        object=TaskObject(obj.type, obj.pk, obj.name, obj.alias),
+        msg=op.msg,
+        call=_call(obj, op),
+        created_at=created,
+        steps=[
+            Step(created, BackendState.PENDING),
+            Step(from_us(created_us + _SECOND), BackendState.STARTED),
+            Step(ended, state, result),
+        ],
+        expires_at=ended + result_expires,
+        username=usernames.get(creator, "_unknown_"),
+        unlisted_at=ended,
+        final_logged=True,
+        queue=Queue.NODE,
+        detail=detail,
+    )
+    task.tid = tid  # known already: a million tasks need not parse their ids again
+    return task
+
+
+def final_detail(drawn: Drawn) -> str:
+    outcome, op, failure = drawn[6], drawn[3], drawn[7]
+    return "terminated (15)" if outcome == REVOKED else failure if outcome == FAILED else op.done
+
+
+def drawn_entries(drawn: Drawn, task: Task) -> list[LogEntry]:
+    """The two log entries of a drawn task: its start and its end."""
+    created_us, ended_us, obj, op, creator, _type, outcome, _failure, _bits = drawn
+    owner, dc = obj.owner_id or 1, obj.dc_id or 1
+    tid = task.tid
+    status = (LogStatus.REVOKED, LogStatus.FAILURE, LogStatus.SUCCESS)
+    ended_status = (
+        status[0] if outcome == REVOKED else status[1] if outcome == FAILED else status[2]
+    )
+    common = (dc, creator, task.username, owner, obj.type, obj.pk, obj.name, obj.alias, op.msg)
+    return [
+        LogEntry(
+            from_us(created_us),
+            task.id,
+            tid.log_type,
+            LogStatus.PENDING,
+            *common,
+            task.start_detail(),
+        ),
+        LogEntry(
+            from_us(ended_us), task.id, tid.log_type, ended_status, *common, final_detail(drawn)
+        ),
+    ]
+
+
+#: Makes the ids a row of the log gives an entry's object and shape:
+#: ``(user_id, username, object_type, object_pk, object_name, object_alias, msg, detail)``.
+Shapes = Callable[[int, str, str, str, str, str, str, str], tuple[int, int]]
+
+
+def history_log(
+    rng: Random,
+    now: datetime,
+    count: int,
+    span: timedelta,
+    objects: Sequence[WorldObject],
+    *,
+    admins: dict[int, int],
+    usernames: dict[int, str],
+    result_expires: timedelta,
+    tasks: list[Task],
+    shapes: Shapes,
+) -> Iterator[tuple[Any, ...]]:
+    """The entries of :func:`history` as rows of the store's log (``shapes`` makes their
+    object and shape ids), in the order they are written: by time, the entries of tasks made
+    earlier first at the same moment. Tasks and entries of the tasks the deployment has
+    forgotten (all but the last hour's of a day) are never made; the ones it still knows are
+    appended to ``tasks``.
+
+    The same draws as :func:`draws`, made here with ``random``'s own steps written out
+    (``choice`` and ``randint`` are ``_randbelow``, which is ``getrandbits`` until the value
+    fits) and kept in arrays, a few dozen bytes a task, which are sorted by time: a million
+    entries are made in seconds. ``tests/mockserver/test_history.py`` checks that they are
+    the same as :func:`history`'s."""
+    now_us, expires_us = to_us(now), _us(result_expires)
+    latest_us = now_us - 5 * 60 * _SECOND
+    window = span.total_seconds() - 300
+    cutoff = now_us - 60 * _SECOND
     vms = [obj for obj in objects if obj.type == "vm"]
     weighted = [
         *vms,
@@ -203,96 +402,152 @@ def history(
     ]
     if not weighted:
         return
+    random, getrandbits = rng.random, rng.getrandbits
+    n_weighted, k_weighted = len(weighted), len(weighted).bit_length()
+    # per object: whether it is a vm, its operations and how many bits choosing one takes
+    choices = {
+        id(obj): (obj.type == "vm", OPERATIONS[obj.type], len(OPERATIONS[obj.type]).bit_length())
+        for obj in weighted
+    }
+    n_auto, k_auto = len(AUTO_OPERATIONS), len(AUTO_OPERATIONS).bit_length()
+    n_fail, k_fail = len(FAILURES), len(FAILURES).bit_length()
+    templates: dict[tuple[int, int, int, bool], int] = {}
+    made: list[tuple[str, int, int, int, str, int, int, WorldObject, Operation, int]] = []
+    finals: dict[tuple[int, int, int], int] = {}
+    created, ended = array("q"), array("q")
+    template, final_shape, final_status = array("l"), array("l"), array("b")
+    high, low = array("Q"), array("Q")
+    low_mask = 0xFFFFFFFFFFFFFFFF
     for _ in range(count):
-        created = latest - timedelta(seconds=rng.random() * (span.total_seconds() - 300))
-        obj = rng.choice(weighted)
-        owner = obj.owner_id or 1
-        dc = obj.dc_id or 1
-        if obj.type == "vm" and rng.random() < 0.25:
-            op, creator, type_ = rng.choice(AUTO_OPERATIONS), SYSTEM_USER_ID, TaskType.AUTO
+        created_us = latest_us - _us(timedelta(seconds=random() * window))
+        r = getrandbits(k_weighted)
+        while r >= n_weighted:
+            r = getrandbits(k_weighted)
+        obj = weighted[r]
+        is_vm, operations, k_ops = choices[id(obj)]
+        if is_vm and random() < 0.25:
+            r = getrandbits(k_auto)
+            while r >= n_auto:
+                r = getrandbits(k_auto)
+            op, creator, auto = AUTO_OPERATIONS[r], SYSTEM_USER_ID, True
         else:
-            op, type_ = rng.choice(OPERATIONS[obj.type]), TaskType.EXEC
-            creator = admins.get(dc, owner) if rng.random() < 0.15 else owner
-        roll = rng.random()
-        failed = roll < 0.09
-        revoked = roll > 0.96 and type_ is not TaskType.AUTO
-        queued = 1.0
-        runs = float(rng.randint(*op.seconds))
-        started = created + timedelta(seconds=queued)
-        ended = started + timedelta(seconds=runs)
-        if ended > now - timedelta(minutes=1):
-            ended = now - timedelta(minutes=1, seconds=rng.random() * 60)
-        failure = rng.choice(FAILURES)
-        tid = new_task_id(creator, owner, dc, type=type_, group=op.group, rng=rng)
-        result: object
-        if revoked:
-            ended = started + (ended - started) / 2
-            state, result, detail = (
-                BackendState.REVOKED,
-                "TaskRevokedError: terminated",
-                "terminated (15)",
+            n_ops = len(operations)
+            r = getrandbits(k_ops)
+            while r >= n_ops:
+                r = getrandbits(k_ops)
+            op, auto = operations[r], False
+            owner = obj.owner_id or 1
+            creator = admins.get(obj.dc_id or 1, owner) if random() < 0.15 else owner
+        roll = random()
+        outcome = REVOKED if roll > 0.96 and not auto else FAILED if roll < 0.09 else SUCCEEDED
+        started_us = created_us + _SECOND
+        lo, hi = op.seconds
+        width = hi + 1 - lo
+        k = width.bit_length()
+        r = getrandbits(k)
+        while r >= width:
+            r = getrandbits(k)
+        ended_us = started_us + (lo + r) * _SECOND
+        if ended_us > cutoff:
+            ended_us = now_us - _us(timedelta(minutes=1, seconds=random() * 60))
+        r = getrandbits(k_fail)
+        while r >= n_fail:
+            r = getrandbits(k_fail)
+        failure = r
+        bits = getrandbits(128)
+        if outcome == REVOKED:
+            half, odd = divmod(ended_us - started_us, 2)  # timedelta / 2: half to even
+            ended_us = started_us + half + (1 if odd and half % 2 else 0)
+        key = (id(obj), id(op), creator, auto)
+        index = templates.get(key)
+        if index is None:
+            index = templates[key] = len(made)
+            made.append(_template(obj, op, creator, auto, usernames, shapes))
+        final_key = (index, outcome, failure if outcome == FAILED else 0)
+        shape = finals.get(final_key)
+        if shape is None:
+            detail = op.done if outcome == SUCCEEDED else "terminated (15)"
+            detail = FAILURES[failure] if outcome == FAILED else detail
+            user = usernames.get(creator, "_unknown_")
+            shape = finals[final_key] = shapes(
+                creator, user, obj.type, obj.pk, obj.name, obj.alias, op.msg, detail
+            )[1]
+        if ended_us + expires_us > now_us:
+            drawn = (
+                created_us,
+                ended_us,
+                obj,
+                op,
+                creator,
+                TaskType.AUTO if auto else TaskType.EXEC,
+                outcome,
+                FAILURES[failure],
+                bits,
             )
-        elif failed:
-            state = BackendState.FAILURE
-            result = {"returncode": 1, "stdout": "", "stderr": failure, "detail": failure}
-            detail = failure
+            tasks.append(drawn_task(drawn, usernames, result_expires))
+        created.append(created_us)
+        ended.append(ended_us)
+        template.append(index)
+        final_shape.append(shape)
+        final_status.append(outcome + 1)  # mockserver.logtable.STATUS_CODES
+        high.append(bits >> 64)
+        low.append(bits & low_mask)
+    times = array("q", bytes(16 * len(created)))
+    times[0::2], times[1::2] = created, ended
+    order = sorted(range(len(times)), key=times.__getitem__)  # stable: ties keep their order
+    del times
+    ids: dict[int, tuple[str, int]] = {}
+    pop = ids.pop
+    for entry in order:
+        i = entry >> 1
+        prefix, log_type, dc, owner, object_type, obj_id, start_shape, *_ = made[template[i]]
+        found = pop(i, None)
+        if found is None:
+            task_id = prefix + task_suffix(high[i] << 64 | low[i])
+            found = ids[i] = (task_id, task_key(task_id))
+        if entry & 1:
+            yield (
+                ended[i],
+                dc,
+                owner,
+                log_type,
+                final_status[i],
+                object_type,
+                obj_id,
+                final_shape[i],
+                *found,
+            )
         else:
-            state = BackendState.SUCCESS
-            result = {"returncode": 0, "stdout": "", "stderr": "", "message": op.done}
-            detail = op.done
-        username = usernames.get(creator, "_unknown_")
-        task = Task(
-            id=str(tid),
-            object=TaskObject(obj.type, obj.pk, obj.name, obj.alias),
-            msg=op.msg,
-            call=_call(obj, op),
-            created_at=created,
-            steps=[
-                Step(created, BackendState.PENDING),
-                Step(started, BackendState.STARTED),
-                Step(ended, state, result),
-            ],
-            expires_at=ended + result_expires,
-            username=username,
-            unlisted_at=ended,
-            final_logged=True,
-            queue=Queue.NODE,
-            detail=detail,
-        )
-        task.tid = tid  # known already: a million tasks need not parse their ids again
-        start = LogEntry(
-            created,
-            task.id,
-            tid.log_type,
-            LogStatus.PENDING,
-            dc,
-            creator,
-            username,
-            owner,
-            obj.type,
-            obj.pk,
-            obj.name,
-            obj.alias,
-            op.msg,
-            task.start_detail(),
-        )
-        end = LogEntry(
-            ended,
-            task.id,
-            tid.log_type,
-            LogStatus(state.value),
-            dc,
-            creator,
-            username,
-            owner,
-            obj.type,
-            obj.pk,
-            obj.name,
-            obj.alias,
-            op.msg,
-            detail,
-        )
-        yield (
-            (task if task.expires_at is not None and task.expires_at > now else None),
-            [start, end],
-        )
+            yield (created[i], dc, owner, log_type, 0, object_type, obj_id, start_shape, *found)
+
+
+def _template(
+    obj: WorldObject,
+    op: Operation,
+    creator: int,
+    auto: bool,
+    usernames: dict[int, str],
+    shapes: Shapes,
+) -> tuple[str, int, int, int, str, int, int, WorldObject, Operation, int]:
+    """What the entries of every drawn task of one object, operation and creator share: the
+    id's prefix, the task type, datacenter, owner, object, the start's shape."""
+    owner, dc = obj.owner_id or 1, obj.dc_id or 1
+    type_ = TaskType.AUTO if auto else TaskType.EXEC
+    tid = TaskId(creator, type_, owner, op.group, dc, "", str(creator), str(owner), str(dc))
+    username = usernames.get(creator, "_unknown_")
+    obj_id, start_shape = shapes(
+        creator, username, obj.type, obj.pk, obj.name, obj.alias, op.msg, _start_detail(obj, op)
+    )
+    return (str(tid), tid.log_type, dc, owner, obj.type, obj_id, start_shape, obj, op, creator)
+
+
+def _start_detail(obj: WorldObject, op: Operation) -> str:
+    """What :meth:`Task.start_detail` says for a drawn task (its call's parameters)."""
+    probe = Task(
+        id="",
+        object=TaskObject(obj.type, obj.pk, obj.name),
+        msg="",
+        call=_call(obj, op),
+        created_at=_EPOCH,
+    )
+    return probe.start_detail()

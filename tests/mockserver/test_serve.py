@@ -93,3 +93,62 @@ def test_a_taken_port_is_a_clear_error_not_a_traceback(served: tuple[str, list[s
     assert result.returncode != 0
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+ADMIN = {"ES-API-KEY": "demo-admin-key"}
+
+
+def test_two_servers_on_one_db_file_see_each_others_writes_at_once(tmp_path: Path) -> None:
+    db = str(tmp_path / "world.sqlite3")
+    first, first_url, _ = start("--db", db, "--no-throttle")
+    try:
+        second, second_url, _ = start("--db", db, "--no-throttle")
+        try:
+            # Each asks first, so that each keeps its answer (the cache is on).
+            before = httpx.get(f"{second_url}/api/task/", headers=ADMIN, timeout=30).json()
+            stats = httpx.get(f"{second_url}/api/task/log/stats/", headers=ADMIN, timeout=30)
+            made = httpx.post(
+                f"{first_url}/control/tasks/", json={"creator": "alice", "runs": None}, timeout=30
+            ).json()
+            after = httpx.get(f"{second_url}/api/task/", headers=ADMIN, timeout=30).json()
+            assert made["task_id"] not in before and made["task_id"] in after
+            stats_after = httpx.get(f"{second_url}/api/task/log/stats/", headers=ADMIN, timeout=30)
+            assert stats_after.json()["pending"] == stats.json()["pending"] + 1
+            # The clock is the deployment's too.
+            moved = httpx.post(f"{second_url}/control/clock/freeze/", timeout=30).json()["now"]
+            assert httpx.get(f"{first_url}/control/clock/", timeout=30).json() == {
+                "now": moved,
+                "scale": 0.0,
+                "frozen": True,
+            }
+            # A cancel through one is the other's answer too.
+            cancel = httpx.put(
+                f"{second_url}/api/task/{made['task_id']}/cancel/",
+                headers={"ES-API-KEY": "demo-alice-key"},
+                timeout=30,
+            )
+            assert cancel.status_code == 410
+            status = httpx.get(
+                f"{first_url}/api/task/{made['task_id']}/status/", headers=ADMIN, timeout=30
+            )
+            assert status.json()["status"] == "REVOKED"
+        finally:
+            stop(second)
+    finally:
+        stop(first)
+
+
+def test_workers_serve_one_world_from_a_temporary_file() -> None:
+    process, url, banner = start("--workers", "2", "--no-throttle")
+    try:
+        assert any("workers      2 processes" in line for line in banner)
+        assert any("temporary: deleted on exit" in line for line in banner)
+        made = httpx.post(
+            f"{url}/control/tasks/", json={"creator": "alice", "runs": None}, timeout=30
+        ).json()
+        # Whichever worker each connection reaches, every answer shows the new task.
+        for _ in range(8):
+            with httpx.Client(timeout=30) as client:
+                assert made["task_id"] in client.get(f"{url}/api/task/", headers=ADMIN).json()
+    finally:
+        stop(process)

@@ -12,17 +12,19 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import suppress
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from random import Random
 
 import pytest
 
-from mockserver import store as store_module
+from mockserver import logtable
 from mockserver.clock import ControlledClock, fixed_clock
 from mockserver.deployment import Deployment, NewTask
 from mockserver.errors import CannotCancel
 from mockserver.lifecycle import TaskObject
+from mockserver.logtable import STATUSES
 from mockserver.store import Store, from_us, to_us
 from mockserver.tasklog import (
     AUTO_TASK_TYPES,
@@ -68,11 +70,19 @@ class Naive:
         self.path = path
 
     def rows(self) -> list[tuple]:  # type: ignore[type-arg]
+        """Every entry: id, time_us, dc_id, owner_id, task_type, status (its name),
+        object_type, object_pk, task."""
         with sqlite3.connect(self.path) as db:
-            return db.execute(
-                "SELECT id, time_us, dc_id, owner_id, task_type, status, object_type, "
-                "object_pk, task FROM log"
+            rows = db.execute(
+                "SELECT log.id, time_us, dc_id, owner_id, task_type, status, object_type, "
+                "o.pk, task FROM log JOIN log_object o ON o.id = log.object"
             ).fetchall()
+        return [(*r[:5], STATUSES[r[5]].value, *r[6:]) for r in rows]
+
+    def last(self, vis: Visibility, size: int) -> list[int]:
+        """The ids of the last entries written that ``vis``'s list holds."""
+        found = [r[0] for r in self.rows() if r[2] == vis.dc_id and vis.owner_id in (None, r[3])]
+        return sorted(found, reverse=True)[:size]
 
     def running(self, vis: Visibility, now_us: int) -> set[str]:
         """The tasks in the pending lists (show_running shows their entries)."""
@@ -142,6 +152,14 @@ def check_against_naive(store: Store, naive: Naive, now_us: int) -> None:
             for row in naive.select(vis, LogFilter(), now_us, since=since):
                 expected_stats[LogStatus(row[5])] += 1
             assert store.log_counts_since(vis, from_us(since)) == expected_stats, (vis, seconds)
+        if not vis.unbound_everywhere:
+            last = store.log_last(vis, 10)
+            expected_last = naive.last(vis, 10)
+            assert len(last) == len(expected_last), vis
+            by_id = {r[0]: r for r in naive.rows()}
+            assert [(to_us(e.time), e.task, e.status.value) for e in last] == [
+                (by_id[i][1], by_id[i][8], by_id[i][5]) for i in expected_last
+            ], vis
     assert store.count_log() == len(naive.rows())
 
 
@@ -233,13 +251,13 @@ def test_a_log_counted_otherwise_or_not_at_all_is_counted_when_opened(
 def test_a_bulk_write_drops_and_builds_the_indexes_and_counts_alike(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "BULK_ROWS", 100)
+    monkeypatch.setattr(logtable, "BULK_ROWS", 100)
     path = tmp_path / "bulk.sqlite3"
     store = Store(path)
     install_demo(store, DOC_TIME, history=700)
     with sqlite3.connect(path) as db:
         indexes = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-    assert set(store_module.LOG_INDEXES) <= indexes
+    assert set(logtable.LOG_INDEXES) <= indexes
     check_against_naive(store, Naive(path), to_us(DOC_TIME))
     store.close()
 
@@ -294,3 +312,30 @@ def test_entries_rendered_by_sqlite_are_the_json_python_renders(tmp_path: Path) 
                         compact(e.as_page_item()) for e in entries
                     ], (vis, flt, order, number)
     store.close()
+
+
+def test_a_store_sees_another_connections_writes_and_drops_what_they_made_stale(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "shared.sqlite3"
+    one = Store(path)
+    install_demo(one, DOC_TIME, history=50)
+    other = Store(path)
+    vis = Visibility(1, None, unbound_everywhere=True)
+    page = other.log_page_json(vis, LogFilter(), DOC_TIME, 1, Order.NEWEST_FIRST)
+    writes = other.writes
+    assert other.writes == writes  # nothing written meanwhile
+    renamed = [replace(o, name=o.name.upper()) for o in one.objects()]
+    one.add_objects(renamed)
+    assert other.writes != writes
+    again = other.log_page_json(vis, LogFilter(), DOC_TIME, 1, Order.NEWEST_FIRST)
+    assert again != page and again == one.log_page_json(
+        vis, LogFilter(), DOC_TIME, 1, Order.NEWEST_FIRST
+    )
+    assert [json.loads(item)["object_name"].isupper() for item in again].count(True) > 0
+    one.clear()
+    install_demo(one, DOC_TIME, seed=8, history=20)
+    assert other.log_last_json(vis, 10) == one.log_last_json(vis, 10)
+    assert other.count_log() == one.count_log()
+    one.close()
+    other.close()

@@ -40,7 +40,7 @@ class Request:
     """A request as both the replay and the contract suite can describe it.
 
     :param operation_id: the spec operation the request is for, or ``None`` when none is
-        (a URL no endpoint matches, OPTIONS, a method the path lacks).
+        (a URL no endpoint matches, a method the path lacks).
     :param path: the path as sent, from ``/api/`` on, without the query.
     :param query: the query parameters as sent, decoded, in order, repeats kept.
     :param body: the body text as sent, or ``None``.

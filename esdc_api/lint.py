@@ -15,8 +15,9 @@ Rules, by the name shown in brackets in each report line:
     each media type of its 2xx responses.
 ``operation-id``
     two operations with the same operationId.
-``x-es-examples``, ``x-invalid``, ``x-http-status``
-    our vendor extensions, out of shape or naming a status or example the spec lacks.
+``x-es-examples``, ``x-invalid``, ``x-http-status``, ``x-allow``, ``x-view-name``
+    our vendor extensions, out of shape or naming a status, example or method the spec lacks
+    (``x-allow`` lists each method of its path, OPTIONS among them, exactly once).
 ``component-name`` (a warning)
     two definitions of one kind with the same name in different files: the bundle keeps the
     first name under ``components/`` and names the other after its file too.
@@ -194,7 +195,37 @@ class _Checker:
         self.check_es_examples()
         self.check_invalid_parameters()
         self.check_http_status_tables()
+        self.check_path_extensions()
         self.check_component_names()
+
+    # -- path items ---------------------------------------------------------------------------
+
+    def check_path_extensions(self) -> None:
+        for path, item in _mapping(self.document.get("paths")).items():
+            if not isinstance(item, dict):
+                continue
+            if "x-view-name" in item and not (
+                isinstance(item["x-view-name"], str) and item["x-view-name"].strip()
+            ):
+                self.report(
+                    self.at(item, "x-view-name"),
+                    "x-view-name",
+                    f"x-view-name of {path} must be the view's name, a non-empty string",
+                )
+            if "x-allow" in item:
+                self._check_allow(path, item)
+
+    def _check_allow(self, path: str, item: dict[str, Any]) -> None:
+        allow = item["x-allow"]
+        methods = {m.upper() for m in METHODS if isinstance(item.get(m), dict)} | {"OPTIONS"}
+        listed = [str(m).upper() for m in allow] if isinstance(allow, list) else None
+        if listed is None or len(listed) != len(set(listed)) or set(listed) != methods:
+            self.report(
+                self.at(item, "x-allow"),
+                "x-allow",
+                f"x-allow of {path} must list {', '.join(sorted(methods))} once each, in the "
+                f"order real deployments send them; it lists {allow!r}",
+            )
 
     # -- operations -------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""Wiring: the deployment, connexion with the spec, the pipeline, CORS and the control API.
+"""Wiring: the deployment, connexion with the spec, the pipeline, CORS (off unless asked for)
+and the control API.
 
 The spec comes in two forms (:mod:`esdc_api.spec`): the router, the operations and connexion's
 validation read the resolved one; ``/api/openapi.json`` and ``/control/openapi.json`` serve
@@ -40,19 +41,22 @@ from esdc_api.bundler import dereference
 from esdc_api.rates import Rate
 from esdc_api.spec import CONTROL_SPEC_ROOT, Spec, load_bundle
 from mockserver.answers import AnswerCache
+from mockserver.bodies import VALIDATOR_MAP
 from mockserver.clock import ControlledClock
 from mockserver.control import Control
 from mockserver.deployment import Deployment
-from mockserver.dispatch import Operations, connexion_views
+from mockserver.dispatch import Caller, Operations, connexion_views
 from mockserver.errors import ApiError
 from mockserver.handlers import Handlers
+from mockserver.i18n import ENGLISH, translate_body
 from mockserver.middleware import CALLER_KEY, ApiPipeline
-from mockserver.responses import dumps, indent_of
+from mockserver.negotiation import indent_of
+from mockserver.responses import dumps
 from mockserver.routing import Router
 from mockserver.settings import Settings
+from mockserver.site import SiteRoot
 from mockserver.store import Store
 from mockserver.throttle import Throttle
-from mockserver.validation import VALIDATOR_MAP
 from mockserver.worlds import DEMO_WORLD
 from mockserver.worlds.install import install, read_world
 
@@ -62,13 +66,19 @@ log = logging.getLogger("mockserver")
 
 
 def _api_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    """Domain errors, in the real API's shape: the one place they become HTTP."""
+    """Domain errors under connexion (the control API, and the task API when connexion calls
+    its handlers), in the real API's shape, as :func:`mockserver.responses.error_response`."""
     assert isinstance(exc, ApiError)
+    caller = request.scope.get(CALLER_KEY)
+    language = ENGLISH
+    if isinstance(caller, Caller):
+        language = caller.language
+        caller.plain = caller.plain or exc.plain
     return ConnexionResponse(
         status_code=int(exc.status),
         mimetype="application/json",
         content_type="application/json",
-        body=dumps(exc.body(), indent_of(request.headers.get("accept"))),
+        body=dumps(translate_body(exc.body(), language), indent_of(request.headers.get("accept"))),
         headers=exc.headers(),
     )
 
@@ -88,12 +98,16 @@ def _http_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
 def _server_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     log.error("unhandled error on %s %s", request.method, request.url, exc_info=exc)
     return ConnexionResponse(
-        status_code=500, mimetype="text/plain", content_type="text/plain", body=b"Server Error"
+        status_code=500,
+        mimetype="application/json",
+        content_type="application/json",
+        body=b"Server Error",
     )
 
 
 class ReferenceServer:
-    """The reference server as an ASGI application, with its deployment at hand for tests."""
+    """The reference server as an ASGI application, with its deployment and its operations (the
+    rules each request is checked by) at hand for tests."""
 
     def __init__(
         self,
@@ -102,12 +116,14 @@ class ReferenceServer:
         clock: ControlledClock,
         settings: Settings,
         answers: AnswerCache | None = None,
+        operations: Operations | None = None,
     ) -> None:
         self.asgi = asgi
         self.deployment = deployment
         self.clock = clock
         self.settings = settings
         self.answers = answers
+        self.operations = operations
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.deployment.sync()  # what other processes on the same database changed
@@ -201,6 +217,7 @@ def create_app(
         Throttle(Rate.parse(settings.anon_rate), enabled=settings.throttle),
     )
     control.throttles = throttles
+    operations = Operations(spec, handlers, answers)
     asgi: ASGIApp = ApiPipeline(
         app,
         deployment=deployment,
@@ -208,28 +225,57 @@ def create_app(
         version=str(spec["info"]["version"]),
         user_throttle=throttles[0],
         anon_throttle=throttles[1],
+        operations=operations,
         # Checking answers against the spec is connexion's job: then it validates and calls
         # the handlers too. Otherwise the pipeline calls them itself, a lot faster.
-        operations=None if settings.validate_responses else Operations(spec, handlers, answers),
+        via_connexion=settings.validate_responses,
         passthrough=(f"{API_BASE}/ui",),
     )
     asgi = SpecDocuments(asgi, {API_BASE: served, CONTROL_BASE: control_served})
+    asgi = SiteRoot(asgi, location=f"{API_BASE}/ui/")
     if settings.cors_origins:
-        asgi = CORSMiddleware(
+        asgi = _ApiOnly(
             asgi,
-            allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-            allow_headers=["ES-API-KEY", "Authorization", "Content-Type", "Accept", "ES-STREAM"],
-            expose_headers=[
-                "es_version",
-                "es_username",
-                "es_dc",
-                "es_task_response",
-                "Retry-After",
-            ],
-            max_age=600,
+            CORSMiddleware(
+                asgi,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+                allow_headers=[
+                    "ES-API-KEY",
+                    "Authorization",
+                    "Content-Type",
+                    "Accept",
+                    "Accept-Language",
+                    "ES-STREAM",
+                ],
+                expose_headers=[
+                    "es_version",
+                    "es_username",
+                    "es_dc",
+                    "es_task_response",
+                    "Retry-After",
+                    "Content-Language",
+                ],
+                max_age=600,
+            ),
+            API_BASE,
         )
-    return ReferenceServer(asgi, deployment, clock, settings, answers)
+    return ReferenceServer(asgi, deployment, clock, settings, answers, operations)
+
+
+class _ApiOnly:
+    """``wrapped`` for the paths under ``prefix``, ``app`` for the rest: CORS, when asked
+    for, is for the task API only, never for the control API."""
+
+    def __init__(self, app: ASGIApp, wrapped: ASGIApp, prefix: str) -> None:
+        self.app, self.wrapped, self.prefix = app, wrapped, prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
+            await self.wrapped(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 class SpecDocuments:

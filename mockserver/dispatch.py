@@ -1,44 +1,58 @@
 """The task API's operations, compiled from the spec once and called by the pipeline.
 
-Each operation of the spec becomes an :class:`Operation`: the rules for its parameters and its
-JSON body (:mod:`mockserver.validation`, the same ones connexion runs for the control API) and
-its handler. Once :class:`~mockserver.middleware.ApiPipeline` has resolved the URL and run its
-checks, :meth:`Operation.__call__` validates the request and calls the handler with a
-:class:`Call`. Connexion's routing, validation and context layers are not on this path: they
-cost about six times a bare route, and the pipeline already knows the endpoint.
+Each operation of the spec becomes an :class:`Operation`: what the pipeline needs to know
+before validating anything (which datacenter the request names, the ``x-permission`` to
+apply), the rules for its request body and its parameters (:mod:`mockserver.validation`), and
+its handler. Once :class:`~mockserver.middleware.ApiPipeline` has resolved the URL, run its
+checks, read the body, settled the datacenter and checked the permission,
+:meth:`Operation.__call__` validates the parameters and calls the handler with a :class:`Call`.
+Connexion's routing, validation and context layers are not on this path: they cost about six
+times a bare route, and the pipeline already knows the endpoint.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from http import HTTPStatus
 from typing import Any
 
-from connexion.datastructures import MediaTypeDict
-from connexion.utils import split_content_type
 from starlette.datastructures import URL, Headers, QueryParams
 from starlette.responses import Response
 from starlette.types import Receive, Scope
 
-from mockserver.accounts import User
+from mockserver.accounts import Dc, User
 from mockserver.answers import Answer, AnswerCache
-from mockserver.errors import ApiError, AuthenticationFailed
-from mockserver.validation import PARAMS_KEY, JsonBodyRules, ParameterRules
+from mockserver.bodies import BodyRules
+from mockserver.errors import AuthenticationFailed
+from mockserver.i18n import ENGLISH
+from mockserver.validation import PARAMS_KEY, ParameterRules
 
 METHODS = ("get", "put", "post", "delete", "patch")
 
 
 @dataclass
 class Caller:
-    """Who is calling and in which datacenter, as the pipeline found out."""
+    """Who is calling and in which datacenter, as the pipeline found out.
+
+    :param dc_name: the datacenter the answer names in ``es_dc``: the caller's current one once
+        authenticated, the one the request runs in once resolved, ``None`` for nobody.
+    :param dc: the datacenter the request runs in, once resolved.
+    :param token: the login token the caller authenticated with (``None`` for an API key).
+    :param language: the language of the answer's messages (:mod:`mockserver.i18n`).
+    :param plain: the answer carries none of the ``es_*`` headers (real deployments build it
+        without the request: OPTIONS, a failed login).
+    """
 
     user: User | None
     path_dc: str | None
     original_path: str
-    dc_name: str
+    dc_name: str | None = None
+    dc: Dc | None = None
+    token: str | None = None
+    language: str = ENGLISH
+    plain: bool = False
 
 
 @dataclass
@@ -84,23 +98,8 @@ class Call:
 Handler = Callable[[Call], Awaitable[Response]]
 
 
-class UnsupportedMediaType(ApiError):
-    """A body in a media type the operation does not take: connexion's 415 problem."""
-
-    status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
-    media_type = "application/problem+json"
-
-    def body(self) -> Any:
-        return {
-            "type": "about:blank",
-            "title": "Unsupported Media Type",
-            "detail": self.detail,
-            "status": int(self.status),
-        }
-
-
 class Operation:
-    """One operation of the spec: its request rules and its handler.
+    """One operation of the spec: what it needs checked, its request rules and its handler.
 
     :param operation: the spec's operation object, resolved.
     :param path_parameters: the parameters its path item declares for every method.
@@ -119,40 +118,44 @@ class Operation:
         declared = {(p["name"], p["in"]): p for p in path_parameters}
         declared.update({(p["name"], p["in"]): p for p in operation.get("parameters", [])})
         self.parameters = ParameterRules(list(declared.values()))
+        #: The operation's x-permission, applied before its parameters are validated.
+        self.permission: str | None = operation.get("x-permission")
+        #: The path parameter that names a task, which the permission is about.
+        self.task_parameter = next((p["name"] for p in self.parameters.path), None)
         request_body = operation.get("requestBody")
-        self.consumes: tuple[str, ...] = ()
-        self.body: JsonBodyRules | None = None
-        if request_body is not None:
-            content = request_body.get("content", {})
-            self.consumes = tuple(content)
-            schema = content.get("application/json", {}).get("schema")
-            if schema is not None:
-                self.body = JsonBodyRules(
-                    schema,
-                    required=bool(request_body.get("required", False)),
-                    nullable=bool(schema.get("nullable", False)),
-                )
+        self.body = None if request_body is None else BodyRules(request_body)
+        #: Where the request names its datacenter: the query of a GET, the body otherwise, as
+        #: the real ``request_data`` reads it; ``None`` for operations that are not DC-bound.
+        self.dc_in: str | None = None
+        if any(p["name"] == "dc" and p["in"] == "query" for p in self.parameters.query):
+            self.dc_in = "query"
+        elif self.body is not None and "dc" in self.body.properties:
+            self.dc_in = "body"
 
     def __repr__(self) -> str:
         return f"Operation({self.operation_id!r})"
 
+    def dc_named(self, query: Mapping[str, str], body: Mapping[str, Any] | None) -> Any:
+        """The datacenter the request names, as sent; ``None`` when it names none (an empty
+        value names none either, and wins over the URL's ``/dc/{dc}/`` prefix)."""
+        data: Mapping[str, Any] = query if self.dc_in == "query" else (body or {})
+        return data.get("dc") if self.dc_in is not None else None
+
     async def __call__(
         self,
         scope: Scope,
-        receive: Receive,
         caller: Caller,
         path_params: dict[str, str],
         headers: Headers,
+        body: Any,
     ) -> Response:
-        """Validate the request as connexion would, in the same order, and call the handler."""
+        """Validate the parameters as real deployments do, in the same order, and call the
+        handler; ``body`` is what :class:`BodyRules` read."""
         query_string = scope.get("query_string", b"")
         query = QueryParams(query_string)
         params = self.parameters.validate(path_params, query)
-        body = None
-        if self.consumes:
-            body = await self._body(headers, receive)
         key = None
-        if self.answers is not None and not self.consumes:
+        if self.answers is not None and self.body is None:
             user = caller.user
             key = (
                 self.operation_id,
@@ -181,27 +184,16 @@ class Operation:
                     status=response.status_code,
                     body=bytes(response.body),
                     headers=tuple(h for h in response.raw_headers if h[0] != b"content-length"),
-                    dc_name=caller.dc_name,
+                    dc_name=caller.dc_name or "",
                     writes=writes,
                     until=call.kept_until,
                 ),
             )
         return response
 
-    async def _body(self, headers: Headers, receive: Receive) -> Any:
-        mime_type, _ = split_content_type(headers.get("content-type"))
-        mime_type = (mime_type or self.consumes[0]).lower()
-        if mime_type not in MediaTypeDict([(c.lower(), None) for c in self.consumes]):
-            raise UnsupportedMediaType(
-                f"Invalid Content-type ({mime_type}), expected {list(self.consumes)}"
-            )
-        if self.body is None or not mime_type.endswith("json"):
-            return None
-        self.body.check_length(headers)
-        return self.body.accept(await read_body(receive))
-
 
 async def read_body(receive: Receive) -> bytes:
+    """The whole request body, however it arrives (chunked too)."""
     chunks = []
     while True:
         message = await receive()
@@ -239,6 +231,9 @@ class Operations:
     def get(self, template: str, method: str) -> Operation | None:
         return self._table.get((template, method))
 
+    def by_id(self, operation_id: str) -> Operation:
+        return next(op for op in self._table.values() if op.operation_id == operation_id)
+
     def __len__(self) -> int:
         return len(self._table)
 
@@ -275,11 +270,17 @@ def connexion_views(
     }
 
     def resolve(operation_id: str) -> Callable[..., Awaitable[Response]]:
+        if operation_id not in path_names:  # an OPTIONS operation: the pipeline answers it
+            return _options_view
         return _connexion_view(
             handler_for(handlers, operation_id), caller_key, path_names[operation_id]
         )
 
     return resolve
+
+
+async def _options_view() -> Response:
+    raise AssertionError("OPTIONS is answered by the pipeline, never by connexion")
 
 
 def _connexion_view(

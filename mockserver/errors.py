@@ -6,22 +6,28 @@
     ├── AuthenticationFailed      403, bad or missing credentials
     │   └── InactiveUser          "You do not have permission to perform this action."
     ├── PermissionDenied          403 "Permission denied"
+    │   └── NotPermitted          "You do not have permission to perform this action."
     ├── NotFound                  404
     │   ├── DcNotFound            "Datacenter not found"
     │   ├── TaskNotFound          "Task does not exist"
     │   ├── DummyTask             "Task does not exist (anymore)"
     │   └── InvalidPage           "Invalid page."
+    ├── MethodNotAllowed          405 'Method "X" not allowed.'
+    ├── NotAcceptable             406 "Could not satisfy the request Accept header."
     ├── CannotCancel              406 "Task cannot be canceled"
     ├── UnsafeDelete              406 "Safe task deletion is not implemented"
     ├── UnknownError              406 "Unknown error" (deleting a system task)
     ├── PreconditionFailed        412 (bad order_by, bad last)
+    ├── UnsupportedMediaType      415 'Unsupported media type "x" in request.'
+    ├── ParseError                400 "JSON parse error - ..."
     ├── ServiceUnavailable        503 "System update in progress" (non-staff users)
     ├── ResultBackendFailed       504, 502 or 500 from Celery's result backend
     ├── FieldErrors               400 {"field": ["message", ...]}
-    ├── LoginFailed               400 {"detail": ...}
+    ├── LoginFailed               400 {"detail": ...}, without the es_* headers
     └── Throttled                 429 with Retry-After
 
-The domain raises them; ``mockserver.app`` turns them into responses in one place.
+The domain raises them; the pipeline (:mod:`mockserver.middleware`) and, under connexion,
+``mockserver.app`` turn them into responses.
 """
 
 from __future__ import annotations
@@ -31,21 +37,33 @@ from typing import Any
 
 
 class ApiError(Exception):
-    """An error with the status and body the real API answers with."""
+    """An error with the status and body the real API answers with.
+
+    :cvar plain: real deployments build this answer without the request, so it carries none
+        of the ``es_*`` headers (a failed login).
+    """
 
     status: HTTPStatus = HTTPStatus.BAD_REQUEST
     detail: str = "Bad request"
+    plain: bool = False
 
     def __init__(self, detail: str | None = None) -> None:
         if detail is not None:
             self.detail = detail
+        self.extra_headers: dict[str, str] = {}
         super().__init__(self.detail)
 
     def body(self) -> Any:
         return {"detail": self.detail}
 
     def headers(self) -> dict[str, str]:
-        return {}
+        return dict(self.extra_headers)
+
+    def with_headers(self, headers: dict[str, str]) -> ApiError:
+        """The same error, answered with ``headers`` too (``es_task_response`` on a status
+        answer's 404)."""
+        self.extra_headers.update(headers)
+        return self
 
 
 class AuthenticationFailed(ApiError):
@@ -62,6 +80,12 @@ class InactiveUser(AuthenticationFailed):
 class PermissionDenied(ApiError):
     status = HTTPStatus.FORBIDDEN
     detail = "Permission denied"
+
+
+class NotPermitted(PermissionDenied):
+    """What an authenticated but inactive account gets from every endpoint that needs one."""
+
+    detail = "You do not have permission to perform this action."
 
 
 class NotFound(ApiError):
@@ -85,6 +109,18 @@ class InvalidPage(NotFound):
     detail = "Invalid page."
 
 
+class MethodNotAllowed(ApiError):
+    status = HTTPStatus.METHOD_NOT_ALLOWED
+
+    def __init__(self, method: str) -> None:
+        super().__init__(f'Method "{method}" not allowed.')
+
+
+class NotAcceptable(ApiError):
+    status = HTTPStatus.NOT_ACCEPTABLE
+    detail = "Could not satisfy the request Accept header."
+
+
 class CannotCancel(ApiError):
     status = HTTPStatus.NOT_ACCEPTABLE
     detail = "Task cannot be canceled"
@@ -102,6 +138,23 @@ class UnknownError(ApiError):
 
 class PreconditionFailed(ApiError):
     status = HTTPStatus.PRECONDITION_FAILED
+
+
+class UnsupportedMediaType(ApiError):
+    """A body in a media type the operation does not parse; ``media_type`` is the
+    ``Content-Type`` header as sent (empty when there is none)."""
+
+    status = HTTPStatus.UNSUPPORTED_MEDIA_TYPE
+
+    def __init__(self, media_type: str) -> None:
+        self.media_type_sent = media_type
+        super().__init__(f'Unsupported media type "{media_type}" in request.')
+
+
+class ParseError(ApiError):
+    """A body that is not JSON (or not UTF-8)."""
+
+    status = HTTPStatus.BAD_REQUEST
 
 
 class ServiceUnavailable(ApiError):
@@ -141,16 +194,31 @@ class FieldErrors(ApiError):
 
 
 class LoginFailed(ApiError):
+    """A refused login: a message, or missing fields as ``{"field": ["message"]}``, under
+    ``detail``."""
+
     status = HTTPStatus.BAD_REQUEST
     detail = "Unable to log in with provided credentials."
+    plain = True
+
+    def __init__(self, detail: str | dict[str, list[str]] | None = None) -> None:
+        self.fields = detail if isinstance(detail, dict) else None
+        super().__init__(None if isinstance(detail, dict) else detail)
+
+    def body(self) -> Any:
+        return {"detail": self.fields if self.fields is not None else self.detail}
 
 
 class Throttled(ApiError):
+    """``wait`` is in whole seconds; real deployments print it as a float ("60.0 seconds.",
+    "1.0 second.": Python 2's ``math.ceil``)."""
+
     status = HTTPStatus.TOO_MANY_REQUESTS
 
     def __init__(self, wait: int) -> None:
         self.wait = wait
-        super().__init__(f"Request was throttled. Expected available in {wait} seconds.")
+        unit = "second" if wait == 1 else "seconds"
+        super().__init__(f"Request was throttled. Expected available in {wait}.0 {unit}.")
 
     def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.wait)}
+        return {**super().headers(), "Retry-After": str(self.wait)}

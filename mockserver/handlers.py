@@ -8,7 +8,7 @@ import asyncio
 from datetime import date
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from starlette.responses import Response
 
@@ -16,10 +16,12 @@ from mockserver.accounts import Dc, User
 from mockserver.clock import ControlledClock
 from mockserver.deployment import Deployment
 from mockserver.dispatch import Call, Caller
-from mockserver.errors import PreconditionFailed
+from mockserver.errors import DummyTask, PreconditionFailed
 from mockserver.lifecycle import TaskStatus
-from mockserver.responses import indent_of, json_response, rendered_response
+from mockserver.negotiation import indent_of
+from mockserver.responses import json_response, rendered_response
 from mockserver.tasklog import LogFilter, LogStatus, Order, Page
+from mockserver.validation import parse_date
 
 _TASK_RESPONSE = {"es_task_response": "true"}
 
@@ -33,14 +35,11 @@ class Handlers:
     # -- helpers --------------------------------------------------------------------------
 
     def _context(self, call: Call) -> tuple[User, Dc, Caller]:
-        user = call.user
-        if call.method == "GET":
-            name = call.params.get("dc")
-        else:
-            name = call.body.get("dc") if isinstance(call.body, dict) else None
-        dc = self.deployment.resolve_dc(user, name or call.caller.path_dc)
-        call.caller.dc_name = dc.name
-        return user, dc, call.caller
+        """The caller and the datacenter the request runs in, as the pipeline settled them."""
+        user, caller = call.user, call.caller
+        dc = caller.dc if caller.dc is not None else self.deployment.dc_by_id(user.current_dc)
+        caller.dc_name = dc.name
+        return user, dc, caller
 
     @staticmethod
     def _json(
@@ -80,7 +79,10 @@ class Handlers:
 
     async def taskStatus(self, call: Call) -> Response:
         user, _dc, _caller = self._context(call)
-        status = self.deployment.task_status(user, call.path_params["task_id"])
+        try:
+            status = self.deployment.task_status(user, call.path_params["task_id"])
+        except DummyTask as exc:  # a task response too, on real deployments
+            raise exc.with_headers(_TASK_RESPONSE) from None
         call.keep(until=status.changes_at)
         return self._status(call, status)
 
@@ -127,9 +129,7 @@ class Handlers:
             return self._json(
                 call, HTTPStatus.OK, {"results": [e.as_cached_item() for e in entries]}
             )
-        order = Order.parse(params.get("order_by") or "-time")
-        if order is None:  # the spec's enum lets only known orders through
-            raise PreconditionFailed("Invalid order_by; Possible sort fields are: time")
+        order = _order(params.get("order_by"))
         flt = LogFilter(
             status=LogStatus(params["status"]) if params.get("status") else None,
             object_type=params.get("object_type") or None,
@@ -158,12 +158,18 @@ class Handlers:
 
     @staticmethod
     def _page_url(call: Call, number: int) -> str:
-        """The request's absolute URL with ``page`` replaced; parameters sorted, as Django
-        REST framework's ``replace_query_param`` writes them."""
-        params = dict(call.query)
-        params["page"] = str(number)
+        """The request's absolute URL with ``page`` replaced, as Django REST framework's
+        ``replace_query_param`` writes it: blank parameters dropped, repeated ones kept, and
+        the parameters sorted."""
+        params = {
+            name: values
+            for name, values in parse_qs(
+                call.scope.get("query_string", b"").decode("latin-1")
+            ).items()
+        }
+        params["page"] = [str(number)]
         url = call.url.replace(
-            path=call.caller.original_path, query=urlencode(sorted(params.items()))
+            path=call.caller.original_path, query=urlencode(sorted(params.items()), doseq=True)
         )
         return str(url)
 
@@ -179,6 +185,10 @@ class Handlers:
     async def login(self, call: Call) -> Response:
         body = call.body or {}
         token = self.deployment.login(body["username"], body["password"])
+        user = self.deployment.users[token.user_id]
+        # A login answers as the user it logged in, in that user's current datacenter.
+        call.caller.user = user
+        call.caller.dc_name = self.deployment.dc_by_id(user.current_dc).name
         return self._json(
             call,
             HTTPStatus.OK,
@@ -189,17 +199,36 @@ class Handlers:
             },
         )
 
+    async def ping(self, call: Call) -> Response:
+        # Real deployments answer it without the request: no es_* headers.
+        call.caller.plain = True
+        return self._json(call, HTTPStatus.OK, "pong")
+
     async def logout(self, call: Call) -> Response:
         call.user  # noqa: B018 -- only a caller who authenticated may log out
-        parts = call.headers.get("authorization", "").split()
-        if len(parts) == 2 and parts[0].lower() == "token":
-            self.deployment.logout(parts[1])
+        # Only the token the caller authenticated with ends: by API key, nothing does (real
+        # deployments try to delete the key's "token" and fail silently), whatever
+        # Authorization header came with it.
+        if call.caller.token is not None:
+            self.deployment.logout(call.caller.token)
         return self._json(call, HTTPStatus.OK, {"detail": "Bye."})
 
 
 def _date(value: str | None) -> date | None:
-    return None if not value else date.fromisoformat(value)
+    return None if not value else parse_date(value)
+
+
+def _order(value: str | None) -> Order:
+    """The order an ``order_by`` asks for: its first field decides (``time,-time`` is oldest
+    first), ``-`` or ``+`` in front is newest first; empty is the default, newest first."""
+    if not value:
+        return Order.NEWEST_FIRST
+    order = Order.parse(value.split(",")[0].strip())
+    if order is None:  # the spec's pattern lets only known orders through
+        raise PreconditionFailed("Invalid order_by; Possible sort fields are: time")
+    return order
 
 
 def _force(body: Any) -> bool:
+    """``force`` of a cancel or delete body, already read as a boolean (BodyRules)."""
     return bool(body.get("force", False)) if isinstance(body, dict) else False

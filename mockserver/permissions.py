@@ -52,3 +52,36 @@ def require_superadmin(user: User) -> None:
 def require_admin(user: User, dc_id: int) -> None:
     if not user.is_admin(dc_id):
         raise PermissionDenied()
+
+
+def require(
+    permission: str | None,
+    user: User,
+    *,
+    dc_id: int,
+    task_id: str | None,
+    dc_ids: Collection[int],
+) -> None:
+    """Apply an operation's ``x-permission`` before anything of the request is validated, as
+    real deployments run their permission classes right after resolving the datacenter.
+
+    :param permission: ``UserTask``, ``TaskCreator``, ``SuperAdmin``, ``Admin``, or ``None``
+        for none.
+    :param dc_id: the datacenter the request runs in (``Admin`` is about it).
+    :param task_id: the task id of the URL, if it has one. A task permission without one (the
+        task list) is no check: it chooses what is listed instead. With ``SuperAdmin`` the id
+        must still name a task the caller could see (``DELETE`` runs both checks).
+    :raises PermissionDenied: the caller may not.
+    """
+    if permission == "Admin":
+        require_admin(user, dc_id)
+    elif permission == "SuperAdmin":
+        require_superadmin(user)
+        if task_id is not None:
+            require_user_task(user, task_id, dc_ids)
+    elif permission == "UserTask" and task_id is not None:
+        require_user_task(user, task_id, dc_ids)
+    elif permission == "TaskCreator" and task_id is not None:
+        require_task_creator(user, task_id, dc_ids)
+    elif permission not in (None, "UserTask", "TaskCreator"):
+        raise ValueError(f"unknown x-permission {permission!r}")

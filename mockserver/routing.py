@@ -3,7 +3,9 @@
 Real deployments resolve the URL first: a path no endpoint matches is a plain-text 404, and a
 path that only lacks its trailing slash is redirected, whoever asks. Only then do content
 negotiation, authentication and the method check run. This router answers those first
-questions from the spec's paths, and its answer is the one the operation is called with.
+questions from the spec's paths, and its answer is the one the operation is called with. What
+an endpoint tells about itself comes from its path item too: its ``Allow`` header
+(``x-allow``, in real deployments' order) and what OPTIONS answers (:mod:`mockserver.options`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from mockserver.options import metadata
 
 METHODS = ("get", "put", "post", "delete", "patch")
 
@@ -22,28 +26,14 @@ class Endpoint:
     template: str
     methods: tuple[str, ...]  # upper case, in spec order
     public_methods: frozenset[str]  # methods whose operation needs no credentials
-    name: str
-    description: str
+    allow: str  # the Allow header
+    options: dict[str, Any] = field(repr=False)  # what OPTIONS answers
     pattern: re.Pattern[str] = field(repr=False)
-
-    @property
-    def allow(self) -> str:
-        """The ``Allow`` header: the methods plus OPTIONS."""
-        return ", ".join([*self.methods, "OPTIONS"])
 
     def needs_credentials(self, method: str) -> bool:
         if method in self.methods:
             return method not in self.public_methods
         return not self.public_methods  # a wrong method on a public path is judged anonymously
-
-    def options_body(self) -> dict[str, Any]:
-        """What OPTIONS (``es help``) answers."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "renders": ["application/json"],
-            "parses": ["application/json"],
-        }
 
 
 def _segment_pattern(param: dict[str, Any]) -> str:
@@ -60,9 +50,10 @@ def _compile(template: str, params: dict[str, dict[str, Any]]) -> re.Pattern[str
     return re.compile(f"^{regex}$")
 
 
-def _view_name(operation_id: str) -> str:
-    """``taskLogStats`` → ``Task Log Stats``, the way Django REST names views."""
-    return re.sub(r"(?<!^)(?=[A-Z])", " ", operation_id[0].upper() + operation_id[1:])
+def _allow(item: dict[str, Any], methods: list[str]) -> str:
+    """The path item's ``x-allow``; without one, its methods and OPTIONS."""
+    allow = item.get("x-allow") or [*methods, "OPTIONS"]
+    return ", ".join(str(m).upper() for m in allow)
 
 
 class Router:
@@ -76,16 +67,16 @@ class Router:
             params = {p["name"]: p for p in item.get("parameters", [])}
             for op in ops.values():
                 params.update({p["name"]: p for p in op.get("parameters", [])})
-            first = next(iter(ops.values()))
+            methods = [m.upper() for m in ops]
             endpoints.append(
                 Endpoint(
                     template=template,
-                    methods=tuple(m.upper() for m in ops),
+                    methods=tuple(methods),
                     public_methods=frozenset(
                         m.upper() for m, op in ops.items() if op.get("security") == []
                     ),
-                    name=_view_name(first["operationId"]),
-                    description=first.get("description", "").strip(),
+                    allow=_allow(item, methods),
+                    options=metadata(template, item),
                     pattern=_compile(self.base_path + template, params),
                 )
             )

@@ -39,6 +39,11 @@ def banner(server: ReferenceServer, url: str) -> str:
         if settings.throttle
         else "off"
     )
+    cors = (
+        f"{', '.join(settings.cors_origins)} on {API_BASE}/"
+        if settings.cors_origins
+        else f"off, as on real deployments (--cors-origin ORIGIN turns it on for {API_BASE}/)"
+    )
     clock = server.clock
     clock_text = (
         "frozen" if clock.frozen else ("real time" if clock.scale == 1 else f"x{clock.scale:g}")
@@ -58,7 +63,7 @@ def banner(server: ReferenceServer, url: str) -> str:
             else ""
         )
         + f"  throttle     {throttle}\n"
-        f"  CORS         {', '.join(settings.cors_origins) or 'off'}\n"
+        f"  CORS         {cors}\n"
         f"  accounts (curl -H 'ES-API-KEY: demo-alice-key' {url}{API_BASE}/task/):\n{table}\n"
     )
 

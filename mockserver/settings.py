@@ -24,7 +24,9 @@ class Settings:
     :param history: how many finished tasks the world's made-up history holds; ``None`` for
         the world's own number.
     :param throttle: apply the real rates (45 requests a minute per user, 30 per anonymous IP).
-    :param cors_origins: origins a browser app may call from; ``()`` turns CORS off.
+    :param cors_origins: origins a browser app may call ``/api/`` from. Real deployments send no
+        CORS headers (a browser app needs a same-origin proxy against them), so by default
+        neither does the reference server.
     :param validate_responses: check every answer against the spec (slower; for development).
     :param cache: give a read the answer it got before while nothing has changed
         (:mod:`mockserver.answers`).
@@ -46,7 +48,7 @@ class Settings:
     throttle: bool = True
     user_rate: str = "45/min"
     anon_rate: str = "30/min"
-    cors_origins: tuple[str, ...] = ("*",)
+    cors_origins: tuple[str, ...] = ()
     validate_responses: bool = False
     cache: bool = True
     docs_dir: Path | None = None

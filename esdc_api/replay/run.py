@@ -7,7 +7,9 @@ Against a target with a control API (a reference server):
    mgmt worker runs as the first exchange says (``worker``);
 2. before each exchange, its ``setup_before`` actions are done at their own moments (the
    worker started, a task's message published), the clock is set to ``seed + t``, and the
-   throttle's counters are cleared where the recording cleared them (``throttle_reset``);
+   throttle's counters are cleared where the recording cleared them (``throttle_reset``), and
+   at the start of a group that keeps its history (the throttling group, as the recording's
+   README says to replay it);
 3. the request goes out as recorded, its credential placeholders filled
    (:mod:`~esdc_api.replay.credentials`), and the answer is compared
    (:mod:`~esdc_api.replay.compare`) and judged (:mod:`~esdc_api.replay.verdict`).
@@ -107,6 +109,7 @@ class Replay:
         self.progress = progress
         self.pace = pace or real_time()
         self.worker: bool | None = None
+        self.kept_group: str | None = None  # the group whose throttle history runs on
 
     def moment(self, t: float) -> datetime:
         return self.seeded_at + timedelta(seconds=t)
@@ -172,6 +175,12 @@ class Replay:
         await self.set_worker(exchange.worker)
         if exchange.throttle_reset:
             await control.reset_throttle()
+            self.kept_group = None
+        elif exchange.group != self.kept_group:
+            # A group whose throttle history the recording kept (A14) starts from an empty one:
+            # "replay A14 with an empty history and the same timing" (the recording's README).
+            await control.reset_throttle()
+            self.kept_group = exchange.group
 
     def route(self, exchange: Exchange) -> tuple[Any, Route | None]:
         sent = exchange.request

@@ -27,7 +27,7 @@ def test_bundle_writes_the_document_load_bundle_returns(
     result = runner.invoke(cli, ["bundle", "-o", str(output)])
 
     assert result.exit_code == 0, result.output
-    assert "(11 operations)" in result.output
+    assert "(23 operations)" in result.output
     written = read(output)
     assert written == load_bundle()
     assert written["components"]["schemas"]["Error"]["title"] == "Error"
@@ -122,5 +122,5 @@ def test_the_bundled_spec_loads_in_schemathesis_with_every_operation() -> None:
     assert [result.err() for result in results if isinstance(result, Err)] == []
     labels = [result.ok().label for result in results if isinstance(result, Ok)]
     expected = [f"{method.upper()} {path}" for path, method, _ in operations(spec)]
-    assert len(labels) == 11
+    assert len(labels) == 23  # 12 operations and OPTIONS of each of the 11 paths
     assert sorted(labels) == sorted(expected)

@@ -22,7 +22,7 @@ def test_lint_passes_on_the_projects_spec(runner: CliRunner) -> None:
 
     assert result.exit_code == 0, result.output
     assert "openapi.yaml: no errors (" in result.output
-    assert "11 operations" in result.output
+    assert "23 operations" in result.output
 
 
 def test_lint_passes_on_the_projects_spec_as_a_command() -> None:
@@ -82,8 +82,8 @@ DEFECTS = [
     Defect(
         "parameter-example-breaking-date-format",
         "parameters/tasklog.yaml",
-        "  description: Only entries written on or after this day, from 00:00 UTC.\n",
-        "  description: Only entries written on or after this day, from 00:00 UTC.\n"
+        "    the day may have one digit (`2026-1-5`), as Django's `parse_date` reads dates.\n",
+        "    the day may have one digit (`2026-1-5`), as Django's `parse_date` reads dates.\n"
         '  example: "2026-13-28"\n',
         "openapi/parameters/tasklog.yaml#/DateFrom/example: [example]",
         "'2026-13-28' is not a 'date'",
@@ -277,6 +277,22 @@ DEFECTS = [
         "openapi/examples/accounts.yaml#: [ref]",
         "cannot read the file",
     ),
+    Defect(
+        "allow-missing-a-method",
+        "paths/task-details.yaml",
+        "x-allow: [GET, OPTIONS, DELETE]",
+        "x-allow: [GET, OPTIONS]",
+        "openapi/paths/task-details.yaml#/x-allow: [x-allow]",
+        "must list DELETE, GET, OPTIONS once each",
+    ),
+    Defect(
+        "empty-view-name",
+        "paths/task-done.yaml",
+        "x-view-name: Task Done",
+        "x-view-name: ''",
+        "openapi/paths/task-done.yaml#/x-view-name: [x-view-name]",
+        "must be the view's name",
+    ),
 ]
 
 
@@ -308,7 +324,7 @@ def test_lint_prints_one_line_per_problem_then_a_summary(
         "(schema openapi/schemas/task.yaml#/TaskState/enum)"
     )
     assert re.fullmatch(
-        r"openapi/openapi\.yaml: 1 error in 1 file \(24 files, 11 operations, \d+ examples\)",
+        r"openapi/openapi\.yaml: 1 error in 1 file \(25 files, 23 operations, \d+ examples\)",
         summary,
     )
 

@@ -22,6 +22,7 @@ def test_missing_trailing_slash_is_redirected_permanently_before_anything_else(
         response = client.get("/api/task/log?page=2&status=FAILURE")
     assert response.status_code == 301
     assert response.headers["location"] == f"{live_server.url}/api/task/log/?page=2&status=FAILURE"
+    assert (response.headers["content-type"], response.content) == ("text/html; charset=utf-8", b"")
 
 
 def test_redirect_keeps_the_datacenter_prefix(live_server: LiveServer) -> None:
@@ -33,13 +34,15 @@ def test_redirect_keeps_the_datacenter_prefix(live_server: LiveServer) -> None:
 @pytest.mark.parametrize(
     "path", ["/api/nothing/", "/api/task/a_b/status/", "/api/task/x y/", "/api/task/1/2/3/4/"]
 )
-def test_urls_no_endpoint_matches_get_the_plain_text_404(
+def test_urls_no_endpoint_matches_get_the_404_text_labelled_json(
     live_server: LiveServer, path: str
 ) -> None:
+    """n=57, 58, 88 (F18): "Resource not found" as plain text, labelled application/json."""
     with live_server.client("alice") as client:
         response = client.get(path)
     assert (response.status_code, response.text) == (404, "Resource not found")
-    assert "es_version" not in response.headers
+    assert response.headers["content-type"] == "application/json"
+    assert "es_version" not in response.headers and "allow" not in response.headers
 
 
 def test_wrong_method_gets_405_with_every_method_of_the_endpoint_in_allow(
@@ -47,11 +50,10 @@ def test_wrong_method_gets_405_with_every_method_of_the_endpoint_in_allow(
 ) -> None:
     with live_server.client("alice") as client:
         response = client.post(f"/api/task/{PENDING}/")
+    """n=91 (F13): Allow in real deployments' order."""
     assert response.status_code == 405
     assert response.json() == {"detail": 'Method "POST" not allowed.'}
-    assert response.headers["allow"] == "GET, DELETE, OPTIONS"
-    with live_server.client("alice") as client:
-        assert client.head("/api/task/").status_code == 405
+    assert response.headers["allow"] == "GET, OPTIONS, DELETE"
 
 
 def test_method_check_comes_after_authentication(live_server: LiveServer) -> None:
@@ -60,19 +62,19 @@ def test_method_check_comes_after_authentication(live_server: LiveServer) -> Non
     assert response.status_code == 403
 
 
-def test_options_answers_with_the_operation_description_from_the_spec(
+def test_options_answers_with_the_views_name_and_a_description_from_the_spec(
     live_server: LiveServer,
 ) -> None:
-    spec_description = load_spec()["paths"]["/task/{task_id}/status/"]["get"]["description"].strip()
+    """n=167: the name real deployments give the view, a description in their layout."""
+    summary = load_spec()["paths"]["/task/{task_id}/status/"]["get"]["summary"]
     with live_server.client("alice") as client:
         response = client.options(f"/api/task/{PENDING}/status/")
     assert response.status_code == 200
-    assert response.json() == {
-        "name": "Task Status",
-        "description": spec_description,
-        "renders": ["application/json"],
-        "parses": ["application/json"],
-    }
+    body = response.json()
+    assert body["name"] == "Task Status"
+    assert body["description"].startswith(summary)
+    assert "\n\n.. http:get:: /task/(task_id)/status\n\n" in body["description"]
+    assert (body["renders"], body["parses"]) == (["application/json"], ["application/json"])
 
 
 def test_options_without_credentials_is_refused_like_any_call(live_server: LiveServer) -> None:
@@ -80,33 +82,44 @@ def test_options_without_credentials_is_refused_like_any_call(live_server: LiveS
         assert client.options("/api/task/").status_code == 403
 
 
-def test_cors_preflight_is_answered_without_credentials(live_server: LiveServer) -> None:
+PREFLIGHT = {
+    "Origin": "http://localhost:3000",
+    "Access-Control-Request-Method": "GET",
+    "Access-Control-Request-Headers": "es-api-key",
+}
+
+
+def test_cors_is_off_by_default_so_a_preflight_without_credentials_gets_403(
+    live_server: LiveServer,
+) -> None:
+    """n=61-63, 65-66 (F1): real deployments send no CORS headers, and a browser's preflight
+    carries no credentials, so it is refused like any anonymous call."""
     with live_server.client() as client:
-        response = client.options(
-            "/api/task/",
-            headers={
-                "Origin": "http://localhost:5173",
-                "Access-Control-Request-Method": "GET",
-                "Access-Control-Request-Headers": "es-api-key",
-            },
-        )
-    assert response.status_code == 200
-    assert response.headers["access-control-allow-origin"] == "*"
-    assert "es-api-key" in response.headers["access-control-allow-headers"].lower()
-
-
-def test_browser_apps_can_read_the_answers_and_the_es_headers(live_server: LiveServer) -> None:
+        preflight = client.options("/api/task/", headers=PREFLIGHT)
     with live_server.client("alice") as client:
-        response = client.get("/api/task/", headers={"Origin": "http://localhost:5173"})
-    assert response.headers["access-control-allow-origin"] == "*"
-    assert "es_username" in response.headers["access-control-expose-headers"]
+        simple = client.get("/api/task/", headers={"Origin": "http://localhost:3000"})
+    assert (preflight.status_code, preflight.json()) == (
+        403,
+        {"detail": "Authentication credentials were not provided."},
+    )
+    for response in (preflight, simple):
+        assert not [h for h in response.headers if h.startswith("access-control-")]
 
 
-def test_cors_can_be_turned_off() -> None:
-    for server in serve_in_thread(create_app(frozen_settings(cors_origins=()))):
+def test_cors_origin_turns_cors_on_for_the_task_api_only() -> None:
+    settings = frozen_settings(cors_origins=("http://localhost:3000",))
+    for server in serve_in_thread(create_app(settings)):
+        with server.client() as client:
+            preflight = client.options("/api/task/", headers=PREFLIGHT)
+            control = client.options("/control/clock/", headers=PREFLIGHT)
         with server.client("alice") as client:
-            response = client.get("/api/task/", headers={"Origin": "http://localhost:5173"})
-        assert "access-control-allow-origin" not in response.headers
+            simple = client.get("/api/task/", headers={"Origin": "http://localhost:3000"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert "es-api-key" in preflight.headers["access-control-allow-headers"].lower()
+    assert simple.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert "es_username" in simple.headers["access-control-expose-headers"]
+    assert "access-control-allow-origin" not in control.headers
 
 
 def test_answers_carry_the_es_headers_of_the_caller_and_datacenter(live_server: LiveServer) -> None:
@@ -246,8 +259,9 @@ def test_throttle_answers_429_with_retry_after_once_the_rate_is_used_up() -> Non
     throttled = answers[-1]
     wait = int(throttled.headers["retry-after"])
     assert 0 < wait <= 60
+    unit = "second" if wait == 1 else "seconds"
     assert throttled.json() == {
-        "detail": f"Request was throttled. Expected available in {wait} seconds."
+        "detail": f"Request was throttled. Expected available in {wait}.0 {unit}."
     }
     assert other_user.status_code == 200
 
@@ -266,9 +280,8 @@ def test_validation_errors_are_never_problem_json(live_server: LiveServer) -> No
             400,
             {
                 "status": ["Select a valid choice. FOO is not one of the available choices."],
-                "hide_auto": ["Must be a valid boolean."],
                 "date_from": [
-                    "Date has wrong format. Use one of these formats instead: YYYY[-MM[-DD]]."
+                    "Date has wrong format. Use one of these formats instead: YYYY[-MM[-DD]]"
                 ],
             },
         ),
@@ -281,22 +294,28 @@ def test_validation_errors_are_never_problem_json(live_server: LiveServer) -> No
 
 
 @pytest.mark.parametrize(
-    "content",
-    [b"\xff\xfe\xfd", b"{not json", b"[1, 2]", b'{"force": "yes"}', b'"force"'],
+    ("content", "content_type"),
+    [
+        (b"force=true", "application/x-www-form-urlencoded"),
+        (b"{bad json", "application/json"),
+        (b"force", "text/plain"),
+        (b"\xff\xfe\xfd", "application/json"),
+        (b"[1]", "application/json"),
+        (b'"force"', "application/json"),
+    ],
 )
-def test_a_malformed_cancel_is_refused_and_changes_nothing(
-    live_server: LiveServer, content: bytes
+def test_a_cancel_body_real_deployments_cannot_read_is_ignored(
+    live_server: LiveServer, content: bytes, content_type: str
 ) -> None:
+    """n=335-338 (F10): the body is swallowed and the cancel goes ahead ([1] is a 500 there,
+    x-known-defects body-not-an-object)."""
+    started = "3e3d1-4b1d9e06-2c7a-4f83-8e15"
     with live_server.client("alice") as client:
         response = client.put(
-            f"/api/task/{PENDING}/cancel/",
-            content=content,
-            headers={"Content-Type": "application/json"},
+            f"/api/task/{started}/cancel/", content=content, headers={"Content-Type": content_type}
         )
-        status = client.get(f"/api/task/{PENDING}/status/")
-    assert response.status_code == 400
-    assert set(response.json()) <= {"detail", "force", "non_field_errors"}
-    assert status.json()["status"] == "PENDING"
+    assert response.status_code == 410
+    assert response.json()["status"] == "REVOKED"
 
 
 def test_login_with_a_body_that_is_not_utf8_is_a_clear_400(live_server: LiveServer) -> None:
@@ -340,7 +359,10 @@ def test_spec_and_swagger_ui_are_served(live_server: LiveServer) -> None:
     assert control_spec.json()["info"]["title"] == "Reference server control API"
 
 
-def test_a_malformed_delete_is_refused_and_the_task_keeps_running(live_server: LiveServer) -> None:
+def test_an_unreadable_delete_body_is_no_force_and_the_task_keeps_running(
+    live_server: LiveServer,
+) -> None:
+    """n=345-347 (F10, F19): without a readable body there is no force, so 406."""
     bobs = "4e4d1-2c8e5f19-3a7d-4e62-9c01"
     with live_server.client("admin") as client:
         response = client.request(
@@ -350,5 +372,8 @@ def test_a_malformed_delete_is_refused_and_the_task_keeps_running(live_server: L
             headers={"Content-Type": "application/json"},
         )
         status = client.get(f"/api/task/{bobs}/status/")
-    assert response.status_code == 400 and response.json()["detail"].startswith("JSON parse error")
+    assert (response.status_code, response.json()) == (
+        406,
+        {"detail": "Safe task deletion is not implemented"},
+    )
     assert status.json()["status"] == "STARTED"

@@ -44,6 +44,23 @@ READS = {
     ),
     "logout": ("GET", "/api/accounts/logout/", None, (200, 200, 200, 200, 200, 403, 403)),
 }
+#: OPTIONS needs the credentials the endpoint needs and nothing else (n=30, 31, 173-176): the
+#: permission and the task id are not looked at.
+_ANY_ACCOUNT = (200, 200, 200, 200, 200, 403, 403)
+READS |= {
+    "describeTaskList": ("OPTIONS", "/api/task/", None, _ANY_ACCOUNT),
+    "describeTaskDetails": ("OPTIONS", f"/api/task/{BOBS}/", None, _ANY_ACCOUNT),
+    "describeTaskStatus": ("OPTIONS", "/api/task/not-a-task-id/status/", None, _ANY_ACCOUNT),
+    "describeTaskState": ("OPTIONS", f"/api/task/{BOBS}/state/", None, _ANY_ACCOUNT),
+    "describeTaskDone": ("OPTIONS", f"/api/task/{BOBS}/done/", None, _ANY_ACCOUNT),
+    "describeTaskCancel": ("OPTIONS", f"/api/task/{BOBS}/cancel/", None, _ANY_ACCOUNT),
+    "describeTaskLog": ("OPTIONS", "/api/task/log/", None, _ANY_ACCOUNT),
+    "describeTaskLogStats": ("OPTIONS", "/api/task/log/stats/", None, _ANY_ACCOUNT),
+    "describeLogin": ("OPTIONS", "/api/accounts/login/", None, (200,) * 6 + (403,)),
+    "describeLogout": ("OPTIONS", "/api/accounts/logout/", None, _ANY_ACCOUNT),
+    "describePing": ("OPTIONS", "/api/ping/", None, (200,) * 6 + (403,)),
+    "ping": ("GET", "/api/ping/", None, (200,) * 6 + (403,)),  # n=530, 531
+}
 #: Operations that change a task: each case gets a fresh server.
 WRITES = {
     "taskCancel": ("PUT", f"/api/task/{BOBS}/cancel/", None, (410, 410, 403, 410, 403, 403, 403)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,20 @@ checks.negative_data_rejection.expected-statuses = ["200", "400", "403", "404", 
 """
 
 
+# A task id no URL pattern routes gets the 404 real deployments give there, "Resource not found"
+# labelled application/json although it is not JSON (F18, which the reference server copies), so
+# no client can parse it. This plain run cannot tell it from a broken answer and lets exactly that
+# answer's failures go; the contract suite judges it (contract_tests/deviations.py).
+HOOKS = """
+import schemathesis
+
+
+@schemathesis.hook
+def filter_failure(context, failure, case, response):
+    return not (response.status_code == 404 and response.text == {not_routed!r})
+"""
+
+
 def st() -> str:
     return str(Path(sys.executable).with_name("st"))
 
@@ -52,8 +67,10 @@ def test_schemathesis_run_over_http_is_clean(
         tmp_path / "schemathesis.toml",
         tmp_path / "events.ndjson",
     )
-    dump(load_spec(), spec_file)
+    spec = load_spec()
+    dump(spec, spec_file)
     config.write_text(CONFIG)
+    (tmp_path / "esdc_hooks.py").write_text(HOOKS.format(not_routed=_not_routed(spec)))
     run = subprocess.run(
         [
             st(),
@@ -84,12 +101,26 @@ def test_schemathesis_run_over_http_is_clean(
         text=True,
         timeout=300,
         cwd=tmp_path,  # schemathesis keeps a crash cache in the working directory
+        env={**os.environ, "SCHEMATHESIS_HOOKS": "esdc_hooks", "PYTHONPATH": str(tmp_path)},
     )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     statuses = [int(s) for s in _statuses(events)]
     assert sum(200 <= s < 300 for s in statuses) > 50, (
         "the run must reach the API, not just its 403s"
     )
+
+
+def _not_routed(node: object) -> str:
+    """The body the spec's NotRouted schema gives a URL no endpoint matches."""
+    if isinstance(node, dict):
+        if node.get("title") == "NotRouted":
+            return str(node["enum"][0])
+        found = [_not_routed(value) for value in node.values()]
+    elif isinstance(node, list):
+        found = [_not_routed(value) for value in node]
+    else:
+        return ""
+    return next((text for text in found if text), "")
 
 
 def _statuses(events: Path) -> list[str]:

@@ -65,7 +65,14 @@ def test_each_exchange_goes_out_at_its_recorded_moment_after_its_throttle_reset(
     ]
     assert moments == [world.at.isoformat(), *expected]
     resets = [c for c in fake.calls if c[1] == "/control/throttle/reset/"]
-    assert len(resets) == sum(e.throttle_reset for e in exchanges)
+    # Where the recording cleared the throttle, and once at the start of a group that kept its
+    # history (A14: the recording's README says to replay it with an empty one).
+    kept_starts = sum(
+        not e.throttle_reset
+        and (i == 0 or exchanges[i - 1].throttle_reset or exchanges[i - 1].group != e.group)
+        for i, e in enumerate(exchanges)
+    )
+    assert len(resets) == sum(e.throttle_reset for e in exchanges) + kept_starts
 
 
 def test_the_worker_starts_and_the_message_goes_out_when_the_recording_did(

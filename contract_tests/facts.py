@@ -89,7 +89,7 @@ class SpecFacts:
         """Every operation by operationId."""
         found = {}
         for path, item in self.spec["paths"].items():
-            for method in ("get", "put", "post", "delete", "patch"):
+            for method in ("get", "put", "post", "delete", "patch", "options"):
                 if method in item:
                     op = item[method]
                     found[op["operationId"]] = Operation(

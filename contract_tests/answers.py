@@ -127,8 +127,9 @@ class AnswerJudge:
                 )
             )
         name = exchange.header("es_username")
-        if name is None or "Authorization" in exchange.request_headers:
-            return found
+        listed = "es_username" in response.get("headers", {})
+        if name is None or not listed or "Authorization" in exchange.request_headers:
+            return found  # judged where the response says it names the caller
         if not authenticated:
             if name != "" and op.operation_id != "login":
                 found.append(

@@ -79,7 +79,7 @@ def behaves_as_real() -> ASGIApp:
         )
         # es_* only on answers built with the request: none on OPTIONS or a failed login, no
         # es_dc without a caller, es_username naming the caller on a 406 and a login
-        if answer.method == "OPTIONS" or (
+        if (answer.method == "OPTIONS" and answer.status == 200) or (
             answer.path == "/api/accounts/login/" and answer.status != 200
         ):
             _without_es(answer)

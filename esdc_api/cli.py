@@ -21,6 +21,17 @@ from esdc_api.errors import ExternalToolError, SpecError, SpecNotFound
 EXIT_PROBLEMS = 1
 
 
+def _rate(value: str, option: str) -> str:
+    """A throttle rate as Danube Cloud writes it, checked: ``45/min``."""
+    from esdc_api.rates import Rate
+
+    try:
+        Rate.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=f"'{option}'") from None
+    return value
+
+
 class Moment(click.ParamType):  # type: ignore[type-arg]
     """An ISO 8601 moment: ``2026-12-01T10:14:26.041843+00:00``, ``2026-12-01T10:14:26Z``,
     ``2026-12-01``."""
@@ -204,6 +215,20 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     default=True,
     show_default=True,
     help="Apply the real rate limits (45/min per user, 30/min per anonymous IP).",
+)
+@click.option(
+    "--user-rate",
+    default="45/min",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _rate(value, "--user-rate"),
+    help="Requests an authenticated user may make: N/s, N/min, N/hour or N/day.",
+)
+@click.option(
+    "--anon-rate",
+    default="30/min",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _rate(value, "--anon-rate"),
+    help="Requests an anonymous client (by IP address) may make, in the same form.",
 )
 @click.option(
     "--cors-origin",

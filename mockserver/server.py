@@ -24,6 +24,10 @@ def banner(server: ReferenceServer, url: str) -> str:
         for u in deployment.users.values()
         if u.api_key
     ]
+    # The example uses a plain user's key where the world has one (demo-alice-key in the demo).
+    usable = [u for u in deployment.users.values() if u.api_key and u.is_active and u.api_access]
+    plain = [u for u in usable if not u.is_staff and not u.admin_dcs]
+    example_key = (plain or usable or [None])[0]
     widths = [
         max(len(row[i]) for row in [("user", "password", "ES-API-KEY", "dc"), *rows])
         for i in range(4)
@@ -64,7 +68,12 @@ def banner(server: ReferenceServer, url: str) -> str:
         )
         + f"  throttle     {throttle}\n"
         f"  CORS         {cors}\n"
-        f"  accounts (curl -H 'ES-API-KEY: demo-alice-key' {url}{API_BASE}/task/):\n{table}\n"
+        + (
+            f"  accounts (curl -H 'ES-API-KEY: {example_key.api_key}' {url}{API_BASE}/task/):\n"
+            if example_key is not None
+            else "  accounts (none has an API key):\n"
+        )
+        + f"{table}\n"
     )
 
 

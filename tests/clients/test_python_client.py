@@ -33,6 +33,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import httpx
 import pytest
 
 from esdc_api.spec import load_bundle, operations
@@ -241,9 +242,15 @@ def generated(
 
 @pytest.fixture(scope="module")
 def throttled() -> Iterator[LiveServer]:
-    """A server that answers one request a minute per user and per anonymous client."""
+    """A server that answers one request a minute per user and per anonymous client, the
+    minute on its frozen clock: after the first request every one is throttled, however slowly
+    the test runs (on real time a minute that ended between two requests let the second
+    through)."""
     app = create_app(frozen_settings(throttle=True, user_rate="1/min", anon_rate="1/min"))
-    yield from serve_in_thread(app)
+    for server in serve_in_thread(app):
+        answer = httpx.put(f"{server.url}/control/throttle/", json={"clock": "server"})
+        assert answer.status_code == 200, answer.text
+        yield server
 
 
 def documented() -> dict[str, list[int]]:

@@ -1,4 +1,5 @@
-"""The build itself: warnings are errors, it is quick, and it reports each example it runs."""
+"""The build itself: warnings are errors, and it reports each example it runs. (How long it
+takes is measured by the benchmarks, ``python -m bench``, not asserted here.)"""
 
 from __future__ import annotations
 
@@ -11,10 +12,9 @@ from esdc_api.spec import load_spec
 from tests.docs.conftest import Build
 
 
-def test_the_build_passes_with_warnings_as_errors_well_under_a_minute(built: Build) -> None:
+def test_the_build_passes_with_warnings_as_errors(built: Build) -> None:
     assert "build succeeded" in built.stdout
     assert "warning" not in built.stderr.lower()
-    assert built.seconds < 30
 
 
 def test_docs_command_writes_the_site_into_the_given_folder(built: Build) -> None:

@@ -46,7 +46,7 @@ from mockserver.clock import ControlledClock
 from mockserver.control import Control
 from mockserver.deployment import Deployment
 from mockserver.dispatch import Caller, Operations, connexion_views
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, FieldErrors
 from mockserver.handlers import Handlers
 from mockserver.i18n import ENGLISH, translate_body
 from mockserver.middleware import CALLER_KEY, ApiPipeline
@@ -74,11 +74,14 @@ def _api_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     if isinstance(caller, Caller):
         language = caller.language
         caller.plain = caller.plain or exc.plain
+    body = exc.body()
+    if isinstance(exc, FieldErrors) and request.scope.get("path", "").startswith(CONTROL_BASE):
+        body = {"detail": exc.as_detail()}  # the control API's own error shape
     return ConnexionResponse(
         status_code=int(exc.status),
         mimetype="application/json",
         content_type="application/json",
-        body=dumps(translate_body(exc.body(), language), indent_of(request.headers.get("accept"))),
+        body=dumps(translate_body(body, language), indent_of(request.headers.get("accept"))),
         headers=exc.headers(),
     )
 

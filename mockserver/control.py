@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
 from connexion import request
 from starlette.responses import Response
 
+from mockserver import fates
 from mockserver.clock import ControlledClock
 from mockserver.deployment import Deployment, Failures, NewTask
 from mockserver.dispatch import handler_for
@@ -21,6 +22,9 @@ from mockserver.throttle import Throttle
 from mockserver.worlds import DEMO_WORLD
 from mockserver.worlds.document import WorldError, parse_time, to_doc, write_time
 from mockserver.worlds.install import export, install, read_world, world_from_doc
+
+#: How far from the wall clock a clock at scale 1 may be and still count as real time (s).
+REAL_TIME_TOLERANCE = 1.0
 
 
 class ControlError(ApiError):
@@ -51,12 +55,17 @@ class Control:
     def _json(status: HTTPStatus, body: Any) -> Response:
         return json_response(status, body, accept=request.headers.get("accept"))
 
-    def _clock(self) -> dict[str, Any]:
+    def _clock(self, *, offset: bool = True) -> dict[str, Any]:
+        """The clock's state; ``offset`` (from the wall clock) changes by itself on a clock
+        that is not in real time, so the overview leaves it out."""
+        now = self.clock.now()
+        ahead = (now - datetime.now(UTC)).total_seconds()
         return {
-            "now": self.clock.now().isoformat(),
+            "now": now.isoformat(),
             "scale": self.clock.scale,
             "frozen": self.clock.frozen,
-        }
+            "real_time": self.clock.scale == 1 and abs(ahead) < REAL_TIME_TOLERANCE,
+        } | ({"offset": round(ahead, 3)} if offset else {})
 
     def _accounts(self) -> list[dict[str, Any]]:
         return [
@@ -86,7 +95,7 @@ class Control:
         self.deployment.settle()
         store, now = self.deployment.store, self.clock.now()
         return {
-            "clock": self._clock(),
+            "clock": self._clock(offset=False),
             "tasks": store.count_tasks(),
             "running": store.count_listed(now),
             "log_entries": store.count_log(),
@@ -236,6 +245,19 @@ class Control:
         self.deployment.settle()
         return self._json(HTTPStatus.OK, self._clock())
 
+    async def realTimeClock(self, body: Any = None) -> Response:
+        now, wall = self.clock.now(), datetime.now(UTC)
+        if now > wall + timedelta(seconds=REAL_TIME_TOLERANCE):
+            raise ClockConflict(
+                f"the clock shows {now.isoformat()}, {(now - wall).total_seconds():g} s ahead "
+                "of real time: going back to real time would send tasks backwards. PUT "
+                "/control/world/?at=... starts a world over at an earlier moment"
+            )
+        self.clock.set(max(now, wall))
+        self.clock.set_scale(1)
+        self.deployment.settle()
+        return self._json(HTTPStatus.OK, self._clock())
+
     async def freezeClock(self) -> Response:
         self.clock.freeze()
         return self._json(HTTPStatus.OK, self._clock())
@@ -250,13 +272,42 @@ class Control:
         task = self.deployment.start_task(self._new_task(body))
         return self._json(HTTPStatus.CREATED, self._task(task))
 
+    async def listTasks(self, state: str | None = None, limit: int = 50) -> Response:
+        self.deployment.settle()
+        now = self.clock.now()
+        tasks = self.deployment.store.recent_tasks(limit if state is None else 10_000)
+        if state is not None:
+            tasks = [t for t in tasks if str(t.backend(now)[0].shown) == state][:limit]
+        return self._json(HTTPStatus.OK, [self._task(task) for task in tasks])
+
     async def getTask(self, task_id: str) -> Response:
-        return self._json(HTTPStatus.OK, self._task(self._find(task_id)))
+        self.deployment.settle()
+        return self._json(HTTPStatus.OK, self._task(self._find(task_id), full=True))
+
+    async def finishTask(self, task_id: str, body: Any = None) -> Response:
+        body = body or {}
+        task = fates.finish(
+            self.deployment,
+            task_id,
+            Outcome(body.get("outcome", "SUCCESS")),
+            body.get("result"),
+        )
+        return self._json(HTTPStatus.OK, self._task(task, full=True))
+
+    async def hangTask(self, task_id: str, body: Any = None) -> Response:
+        return self._json(
+            HTTPStatus.OK, self._task(fates.hang(self.deployment, task_id), full=True)
+        )
+
+    async def ignoreCancel(self, task_id: str, body: Any = None) -> Response:
+        ignored = bool((body or {}).get("ignore", True))
+        task = fates.set_cancel(self.deployment, task_id, ignored=ignored)
+        return self._json(HTTPStatus.OK, self._task(task, full=True))
 
     def _find(self, task_id: str) -> Task:
         task = self.deployment.store.get_task(task_id)
         if task is None:
-            raise NotFound(f"No task {task_id!r}; GET /control/ shows what the server holds")
+            raise NotFound(f"No task {task_id!r}; GET /control/tasks/ lists the tasks")
         return task
 
     async def publishMessage(self, task_id: str, body: Any = None) -> Response:
@@ -317,7 +368,7 @@ class Control:
             detail=body.get("detail", ""),
         )
 
-    def _task(self, task: Task) -> dict[str, Any]:
+    def _task(self, task: Task, *, full: bool = False) -> dict[str, Any]:
         now = self.clock.now()
         final = task.final_step()
         started = next((s.at for s in task.steps if s.state is BackendState.STARTED), None)
@@ -344,6 +395,25 @@ class Control:
             "steps": [
                 {"state": str(s.state), "at": s.at.isoformat(), "result": s.result}
                 for s in task.steps
+            ],
+            "cancel": task.cancel,
+        } | (self._task_story(task) if full else {})
+
+    def _task_story(self, task: Task) -> dict[str, Any]:
+        """What a task went through, and what it will still do."""
+        now = self.clock.now()
+        return {
+            "history": [
+                {"state": str(c.state), "at": c.at.isoformat(), "result": c.result}
+                | ({} if c.task == task.id else {"task": c.task})
+                for c in fates.history(self.deployment, task)
+            ],
+            "planned": [
+                {"state": str(s.state), "at": s.at.isoformat()} for s in task.steps if s.at > now
+            ],
+            "log": [
+                {"time": e.time.isoformat(), "status": str(e.status), "detail": e.detail}
+                for e in self.deployment.store.task_log(task.id)
             ],
         }
 

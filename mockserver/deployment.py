@@ -581,23 +581,10 @@ class Deployment:
         ``meta.status`` is given once, then forgotten, as real deployments pop it)."""
         if self.failures.result_backend != "ok":
             raise ResultBackendFailed(self.failures.result_backend)
-        shown = task = self.store.get_task(task_id)
+        task = self.store.get_task(task_id)
         if task is None:
             return TaskStatus.unknown(task_id)
-        state, result = task.backend(self._moment(task, moment), moment)
-        changes = [task.next_change(moment)]
-        seen = {task.id}
-        while state.is_final and shown is not None and shown.callback is not None:
-            if shown.callback in seen:
-                break
-            seen.add(shown.callback)
-            callback = self.store.get_task(shown.callback)
-            if callback is None:
-                state, result = BackendState.PENDING, None
-                break
-            shown = callback
-            state, result = shown.backend(self._moment(shown, moment), moment)
-            changes.append(shown.next_change(moment))
+        state, result, shown, changes = self.shown_state(task, moment)
         code = None
         if state is BackendState.SUCCESS and shown is not None and shown.meta_status:
             with self.store.transaction():  # given once, whichever process answers first
@@ -614,6 +601,29 @@ class Deployment:
             changes_at=min(moments, default=None),
             success_code=code,
         )
+
+    def shown_state(
+        self, task: Task, moment: datetime
+    ) -> tuple[BackendState, Any, Task | None, list[datetime | None]]:
+        """What the status endpoints read for ``task`` at ``moment``, without side effects: the
+        state and result, the task they belong to (its callback's, once it finished with one;
+        ``None`` for a callback nobody knows) and when each task read next changes."""
+        shown: Task | None = task
+        state, result = task.backend(self._moment(task, moment), moment)
+        changes = [task.next_change(moment)]
+        seen = {task.id}
+        while state.is_final and shown is not None and shown.callback is not None:
+            if shown.callback in seen:
+                break
+            seen.add(shown.callback)
+            callback = self.store.get_task(shown.callback)
+            if callback is None:
+                state, result, shown = BackendState.PENDING, None, None
+                break
+            shown = callback
+            state, result = shown.backend(self._moment(shown, moment), moment)
+            changes.append(shown.next_change(moment))
+        return state, result, shown, changes
 
     def task_cancel(self, user: User, dc: Dc, task_id: str, *, force: bool = False) -> datetime:
         """Revoke a pending task of the caller's; return the moment its answer reads the task

@@ -436,6 +436,13 @@ class Store:
     def tasks(self) -> list[Task]:
         return [self._task(row[0]) for row in self._all("SELECT body FROM task ORDER BY rowid")]
 
+    def recent_tasks(self, limit: int) -> list[Task]:
+        """The ``limit`` tasks created last, the newest first."""
+        rows = self._all(
+            "SELECT body FROM task ORDER BY created_us DESC, rowid DESC LIMIT ?", (limit,)
+        )
+        return [self._task(row[0]) for row in rows]
+
     def listed_tasks(self, now: datetime, dc_id: int, owner_id: int | None) -> list[Task]:
         """The tasks in the pending lists of ``dc_id`` at ``now``: one owner's or all, in the
         order they were added."""
@@ -834,6 +841,19 @@ class Store:
         """Every entry, in the order they were written."""
         with self._lock:
             return self._log.every_entry()
+
+    def task_log(self, task_id: str) -> list[LogEntry]:
+        """The entries of one task, in the order they were written (through the log's index of
+        task keys)."""
+        with self._lock:
+            ids = [
+                row[0]
+                for row in self._db.execute(
+                    "SELECT id FROM log WHERE task_key = ? AND task = ? ORDER BY id",
+                    (task_key(task_id), task_id),
+                ).fetchall()
+            ]
+            return self._log.entries(ids)
 
     def count_log(self) -> int:
         with self._lock:

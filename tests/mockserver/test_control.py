@@ -165,3 +165,29 @@ def test_a_failing_result_backend_fails_the_state_reads_as_on_real_deployments(
         (status, True)
     }
     assert listed.status_code == 200 and again.status_code == 200
+
+
+def test_real_time_brings_a_clock_that_is_behind_to_now_and_runs_it(
+    live_server: LiveServer,
+) -> None:
+    with live_server.client() as client:
+        before = client.get("/control/clock/").json()
+        after = client.post("/control/clock/real-time/", json={}).json()
+        shown = client.get("/control/clock/").json()
+    assert (before["real_time"], before["frozen"]) == (False, True)
+    assert before["offset"] < -86400  # the documentation clock lies in the past
+    assert (after["real_time"], after["scale"], after["frozen"]) == (True, 1, False)
+    assert abs(after["offset"]) < 1 and shown["now"] >= after["now"]
+
+
+def test_real_time_is_refused_when_the_clock_is_ahead_and_tasks_would_step_back(
+    live_server: LiveServer,
+) -> None:
+    with live_server.client() as client:
+        ahead = client.post("/control/clock/advance/", json={"seconds": 86400 * 3650}).json()
+        refused = client.post("/control/clock/real-time/", json={})
+        back = client.post("/control/clock/set/", json={"at": "2026-11-02T12:00:00Z"})
+        after = client.get("/control/clock/").json()
+    assert refused.status_code == 409 and "ahead of real time" in refused.json()["detail"]
+    assert back.status_code == 409 and "tasks would step back" in back.json()["detail"]
+    assert after["now"] == ahead["now"]

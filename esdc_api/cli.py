@@ -233,6 +233,14 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     help="Processes serving the API, all from one database file, each seeing the others' "
     "writes at once; with the default --db :memory: the world goes into a temporary file.",
 )
+@click.option(
+    "--max-worlds",
+    default=256,
+    show_default=True,
+    type=click.IntRange(0, 100_000),
+    help="How many named worlds (/w/NAME/api/, made with POST /control/worlds/) the server "
+    "holds at most.",
+)
 def serve(**options: Any) -> None:
     """Run the reference server: the task API of a simulated deployment on 127.0.0.1:8000.
 

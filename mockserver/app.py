@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
@@ -59,9 +60,21 @@ from mockserver.store import Store
 from mockserver.throttle import Throttle
 from mockserver.worlds import DEMO_WORLD
 from mockserver.worlds.install import install, read_world
+from mockserver.worlds.model import World
+from mockserver.worldset import (
+    WORLD_KEY,
+    ByWorld,
+    LiveWorld,
+    Rejoined,
+    WorldRouter,
+    WorldSet,
+    template_loader,
+)
 
 API_BASE = "/api"
 CONTROL_BASE = "/control"
+#: How many answers a named world keeps (the server's own world keeps 512).
+NAMED_WORLD_ANSWERS = 128
 log = logging.getLogger("mockserver")
 
 
@@ -109,8 +122,8 @@ def _server_error(request: ConnexionRequest, exc: Exception) -> ConnexionRespons
 
 
 class ReferenceServer:
-    """The reference server as an ASGI application, with its deployment and its operations (the
-    rules each request is checked by) at hand for tests."""
+    """The reference server as an ASGI application, with its own world's deployment, clock and
+    operations (the rules each request is checked by) at hand for tests, and its named worlds."""
 
     def __init__(
         self,
@@ -120,6 +133,7 @@ class ReferenceServer:
         settings: Settings,
         answers: AnswerCache | None = None,
         operations: Operations | None = None,
+        worlds: WorldSet | None = None,
     ) -> None:
         self.asgi = asgi
         self.deployment = deployment
@@ -127,9 +141,9 @@ class ReferenceServer:
         self.settings = settings
         self.answers = answers
         self.operations = operations
+        self.worlds = worlds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.deployment.sync()  # what other processes on the same database changed
         await self.asgi(scope, receive, send)
 
     def __repr__(self) -> str:
@@ -175,6 +189,7 @@ def create_app(
     # templated ones that would also match them (/task/{task_id}/).
     spec = {**spec, "paths": dict(sorted(spec["paths"].items(), key=lambda item: "{" in item[0]))}
     deployment, clock = build_deployment(settings)
+    world_file = settings.world or DEMO_WORLD
     handlers = Handlers(deployment)
     control = Control(deployment, clock, settings=settings)
 
@@ -192,7 +207,7 @@ def create_app(
     app.add_api(
         spec,
         base_path=API_BASE,
-        resolver=Resolver(connexion_views(spec, handlers, CALLER_KEY)),
+        resolver=Resolver(connexion_views(spec, handlers, CALLER_KEY, _world_handlers)),
         validator_map=VALIDATOR_MAP,
         validate_responses=settings.validate_responses,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
@@ -200,7 +215,7 @@ def create_app(
     app.add_api(
         dereference(control_served),
         base_path=CONTROL_BASE,
-        resolver=Resolver(control.resolve),
+        resolver=Resolver(control.resolve_per_world),
         validator_map=VALIDATOR_MAP,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
     )
@@ -210,30 +225,26 @@ def create_app(
     if settings.docs_dir is not None:
         _serve_docs(app, settings.docs_dir)
 
-    answers = (
-        AnswerCache(lambda: deployment.store.writes, deployment.now)
-        if settings.cache and not settings.validate_responses
-        else None
+    parts = _WorldParts(Rejoined(app), settings, spec, Router(spec, API_BASE))
+    own = parts.make(None, deployment, clock, template_loader(world_file), handlers, control)
+    worlds = WorldSet(
+        own,
+        make=parts.make,
+        load=template_loader(world_file),
+        start=clock.now(),
+        scale=settings.scale,
+        history=settings.history,
+        seed=settings.seed,
+        limit=settings.max_worlds,
+        refuse=(
+            f"named worlds live in one process's memory, and {settings.workers} processes serve "
+            "this server (--workers): start one without --workers for them"
+            if settings.workers > 1 or settings.attach
+            else None
+        ),
     )
-    throttles = (
-        Throttle(Rate.parse(settings.user_rate), enabled=settings.throttle),
-        Throttle(Rate.parse(settings.anon_rate), enabled=settings.throttle),
-    )
-    control.throttles = throttles
-    operations = Operations(spec, handlers, answers)
-    asgi: ASGIApp = ApiPipeline(
-        app,
-        deployment=deployment,
-        router=Router(spec, API_BASE),
-        version=str(spec["info"]["version"]),
-        user_throttle=throttles[0],
-        anon_throttle=throttles[1],
-        operations=operations,
-        # Checking answers against the spec is connexion's job: then it validates and calls
-        # the handlers too. Otherwise the pipeline calls them itself, a lot faster.
-        via_connexion=settings.validate_responses,
-        passthrough=(f"{API_BASE}/ui",),
-    )
+    parts.worlds = control.worlds = worlds
+    asgi: ASGIApp = ByWorld(own.pipeline)
     asgi = SpecDocuments(asgi, {API_BASE: served, CONTROL_BASE: control_served})
     asgi = SiteRoot(asgi, location=f"{API_BASE}/ui/")
     if settings.cors_origins:
@@ -263,7 +274,75 @@ def create_app(
             ),
             API_BASE,
         )
-    return ReferenceServer(asgi, deployment, clock, settings, answers, operations)
+    asgi = WorldRouter(asgi, worlds)
+    return ReferenceServer(asgi, deployment, clock, settings, own.answers, own.operations, worlds)
+
+
+# -- what each world has of its own (the server's and the named ones: mockserver/worldset.py) --
+
+
+def _world_handlers(scope: Scope) -> object:
+    """The handlers of the world a request is for, when connexion calls them."""
+    world = scope.get(WORLD_KEY)
+    return None if world is None else world.handlers
+
+
+class _WorldParts:
+    """Builds the parts a world has of its own around its deployment: handlers, control,
+    throttles, kept answers, operations and the pipeline; all share the spec, its router and
+    connexion (``app``)."""
+
+    def __init__(
+        self, app: ASGIApp, settings: Settings, spec: dict[str, Any], router: Router
+    ) -> None:
+        self.app, self.settings, self.spec, self.router = app, settings, spec, router
+        self.version = str(spec["info"]["version"])
+        self.worlds: WorldSet | None = None
+
+    def make(
+        self,
+        name: str | None,
+        deployment: Deployment,
+        clock: ControlledClock,
+        load: Callable[[datetime], World],
+        handlers: Handlers | None = None,
+        control: Control | None = None,
+    ) -> LiveWorld:
+        settings = self.settings
+        handlers = handlers or Handlers(deployment)
+        control = control or Control(deployment, clock, settings=settings, load=load)
+        control.worlds = self.worlds
+        answers = (
+            AnswerCache(
+                lambda: deployment.store.writes,
+                deployment.now,
+                size=512 if name is None else NAMED_WORLD_ANSWERS,
+            )
+            if settings.cache and not settings.validate_responses
+            else None
+        )
+        throttles = (
+            Throttle(Rate.parse(settings.user_rate), enabled=settings.throttle),
+            Throttle(Rate.parse(settings.anon_rate), enabled=settings.throttle),
+        )
+        control.throttles = throttles
+        operations = Operations(self.spec, handlers, answers)
+        pipeline = ApiPipeline(
+            self.app,
+            deployment=deployment,
+            router=self.router,
+            version=self.version,
+            user_throttle=throttles[0],
+            anon_throttle=throttles[1],
+            operations=operations,
+            # Checking answers against the spec is connexion's job: then it validates and
+            # calls the handlers too. Otherwise the pipeline calls them itself, a lot faster.
+            via_connexion=settings.validate_responses,
+            passthrough=(f"{API_BASE}/ui",),
+        )
+        return LiveWorld(
+            name, deployment, clock, handlers, control, operations, throttles, answers, pipeline
+        )
 
 
 class _ApiOnly:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
@@ -22,6 +24,8 @@ from mockserver.throttle import Throttle
 from mockserver.worlds import DEMO_WORLD
 from mockserver.worlds.document import WorldError, parse_time, to_doc, write_time
 from mockserver.worlds.install import export, install, read_world, world_from_doc
+from mockserver.worlds.model import World
+from mockserver.worldset import WORLD_KEY, LiveWorld, WorldSet
 
 #: How far from the wall clock a clock at scale 1 may be and still count as real time (s).
 REAL_TIME_TOLERANCE = 1.0
@@ -36,20 +40,45 @@ class ClockConflict(ApiError):
 
 
 class Control:
-    """Handlers of the control API for one deployment."""
+    """Handlers of the control API for one deployment.
+
+    :param load: reads the world a reset rebuilds, for a moment (the server's world file by
+        default).
+    """
 
     def __init__(
-        self, deployment: Deployment, clock: ControlledClock, *, settings: Settings
+        self,
+        deployment: Deployment,
+        clock: ControlledClock,
+        *,
+        settings: Settings,
+        load: Callable[[datetime], World] | None = None,
     ) -> None:
         self.deployment = deployment
         self.clock = clock
         self.settings = settings
+        self.load = load or (lambda now: read_world(settings.world or DEMO_WORLD, now))
         self.throttles: tuple[Throttle, ...] = ()
+        self.worlds: WorldSet | None = None
         self._throttle_clock = "real"
 
     def resolve(self, operation_id: str) -> Any:
         """Connexion's function resolver: the handler for ``operation_id``."""
         return handler_for(self, operation_id)
+
+    def resolve_per_world(self, operation_id: str) -> Any:
+        """Connexion's function resolver: the handler for ``operation_id`` of the world the
+        request is for (this control's by default). It has the signature of this control's own
+        handler, which connexion reads to pass the parameters."""
+        default = handler_for(self, operation_id)
+
+        @functools.wraps(default)
+        async def handler(*args: Any, **kwargs: Any) -> Any:
+            world = request.scope.get(WORLD_KEY)
+            own = self if world is None else world.control
+            return await getattr(own, operation_id)(*args, **kwargs)
+
+        return handler
 
     @staticmethod
     def _json(status: HTTPStatus, body: Any) -> Response:
@@ -127,9 +156,8 @@ class Control:
 
     async def reset(self, body: Any = None) -> Response:
         body = body or {}
-        path = self.settings.world or DEMO_WORLD
         self._replace(
-            lambda now: read_world(path, now),
+            self.load,
             history_tasks=body.get("history", self.settings.history),
             seed=body.get("seed", self.settings.seed),
         )
@@ -146,6 +174,47 @@ class Control:
             self.clock.set(moment, allow_backwards=True)
         self._replace(lambda now: world_from_doc(body, now))
         return self._json(HTTPStatus.OK, self._overview())
+
+    # -- named worlds --------------------------------------------------------------------
+
+    def _worlds(self) -> WorldSet:
+        assert self.worlds is not None  # the application sets it
+        return self.worlds
+
+    @staticmethod
+    def _world(world: LiveWorld) -> dict[str, Any]:
+        world.deployment.settle()
+        store, clock = world.deployment.store, world.clock
+        return {
+            "name": world.name,
+            "api": f"{world.prefix}/api/",
+            "control": f"{world.prefix}/control/",
+            "created": world.created.isoformat(),
+            "clock": {"now": clock.now().isoformat(), "scale": clock.scale, "frozen": clock.frozen},
+            "tasks": store.count_tasks(),
+            "log_entries": store.count_log(),
+            "store_bytes": store.size(),
+        }
+
+    async def listWorlds(self) -> Response:
+        worlds = self._worlds()
+        return self._json(
+            HTTPStatus.OK,
+            {"limit": worlds.limit, "worlds": [self._world(world) for world in worlds]},
+        )
+
+    async def createWorld(self, body: dict[str, Any]) -> Response:
+        at = None if body.get("at") is None else _moment(body["at"], "at")
+        world = self._worlds().create(
+            body["name"], document=body.get("world"), at=at, scale=body.get("scale")
+        )
+        return self._json(HTTPStatus.CREATED, self._world(world))
+
+    async def showWorld(self, name: str) -> Response:
+        return self._json(HTTPStatus.OK, self._world(self._worlds().find(name)))
+
+    async def deleteWorld(self, name: str, body: Any = None) -> Response:
+        return self._json(HTTPStatus.OK, self._world(self._worlds().delete(name)))
 
     # -- failures, workers and throttle ----------------------------------------------------
 

@@ -35,6 +35,7 @@ class Settings:
         one if ``db`` is ``":memory:"``).
     :param attach: join the world already in ``db``, its clock included, instead of
         starting the clock anew (what each of ``workers`` processes does).
+    :param max_worlds: how many named worlds (``/w/{name}/``) the server holds at most.
     """
 
     host: str = "127.0.0.1"
@@ -56,6 +57,7 @@ class Settings:
     log_level: str = "info"
     workers: int = 1
     attach: bool = False
+    max_worlds: int = 256
 
     def to_json(self) -> str:
         """The settings as JSON (for the worker processes, which read them back)."""

@@ -106,15 +106,20 @@ class Store:
     """The state of one simulated deployment in a SQLite database.
 
     :param path: a database file, or ``":memory:"``.
+    :param source: a database to start as a copy of (:meth:`copy`).
     """
 
-    def __init__(self, path: str | Path = ":memory:") -> None:
+    def __init__(
+        self, path: str | Path = ":memory:", *, source: sqlite3.Connection | None = None
+    ) -> None:
         self.path = str(path)
         self._shared = self.path != ":memory:"
         # A writer waits up to this long for another process's transaction to end.
         self._db = sqlite3.connect(
             self.path, check_same_thread=False, isolation_level=None, timeout=30
         )
+        if source is not None:
+            source.backup(self._db)
         self._db.execute(
             "PRAGMA journal_mode=WAL" if self._shared else "PRAGMA journal_mode=MEMORY"
         )
@@ -218,6 +223,18 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.path!r})"
+
+    def size(self) -> int:
+        """How many bytes the database holds (its pages)."""
+        with self._lock:
+            pages = self._db.execute("PRAGMA page_count").fetchone()[0]
+            return int(pages) * int(self._db.execute("PRAGMA page_size").fetchone()[0])
+
+    def copy(self) -> Store:
+        """The whole state, copied into a new in-memory database with SQLite's backup API
+        (about a millisecond for the demo world: what makes a named world cheap)."""
+        with self._lock:
+            return Store(":memory:", source=self._db)
 
     def close(self) -> None:
         self._db.close()

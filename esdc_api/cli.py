@@ -241,6 +241,15 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     help="How many named worlds (/w/NAME/api/, made with POST /control/worlds/) the server "
     "holds at most.",
 )
+@click.option(
+    "--journal",
+    "journal_size",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(0, 1_000_000),
+    help="How many requests to /api/ each world's journal keeps (GET /control/requests/); "
+    "0 keeps none.",
+)
 def serve(**options: Any) -> None:
     """Run the reference server: the task API of a simulated deployment on 127.0.0.1:8000.
 

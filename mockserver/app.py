@@ -50,6 +50,7 @@ from mockserver.dispatch import Caller, Operations, connexion_views
 from mockserver.errors import ApiError, FieldErrors
 from mockserver.handlers import Handlers
 from mockserver.i18n import ENGLISH, translate_body
+from mockserver.journal import Journal
 from mockserver.middleware import CALLER_KEY, ApiPipeline
 from mockserver.negotiation import indent_of
 from mockserver.responses import dumps
@@ -62,6 +63,7 @@ from mockserver.worlds import DEMO_WORLD
 from mockserver.worlds.install import install, read_world
 from mockserver.worlds.model import World
 from mockserver.worldset import (
+    PREFIX_KEY,
     WORLD_KEY,
     ByWorld,
     LiveWorld,
@@ -88,7 +90,8 @@ def _api_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         language = caller.language
         caller.plain = caller.plain or exc.plain
     body = exc.body()
-    if isinstance(exc, FieldErrors) and request.scope.get("path", "").startswith(CONTROL_BASE):
+    path = request.scope.get("path", "")[len(request.scope.get(PREFIX_KEY, "")) :]
+    if isinstance(exc, FieldErrors) and path.startswith(CONTROL_BASE + "/"):
         body = {"detail": exc.as_detail()}  # the control API's own error shape
     return ConnexionResponse(
         status_code=int(exc.status),
@@ -327,6 +330,7 @@ class _WorldParts:
         )
         control.throttles = throttles
         operations = Operations(self.spec, handlers, answers)
+        control.journal = journal = Journal(settings.journal_size)
         pipeline = ApiPipeline(
             self.app,
             deployment=deployment,
@@ -339,9 +343,19 @@ class _WorldParts:
             # calls the handlers too. Otherwise the pipeline calls them itself, a lot faster.
             via_connexion=settings.validate_responses,
             passthrough=(f"{API_BASE}/ui",),
+            journal=journal,
         )
         return LiveWorld(
-            name, deployment, clock, handlers, control, operations, throttles, answers, pipeline
+            name,
+            deployment,
+            clock,
+            handlers,
+            control,
+            operations,
+            throttles,
+            answers,
+            pipeline,
+            journal,
         )
 
 

@@ -17,6 +17,7 @@ from mockserver.deployment import Deployment, Failures, NewTask
 from mockserver.dispatch import handler_for
 from mockserver.errors import ApiError, NotFound
 from mockserver.ids import TaskGroup, TaskType
+from mockserver.journal import Journal, Query
 from mockserver.lifecycle import BackendState, Message, Outcome, Queue, Task, TaskObject
 from mockserver.responses import json_response
 from mockserver.settings import Settings
@@ -60,6 +61,7 @@ class Control:
         self.load = load or (lambda now: read_world(settings.world or DEMO_WORLD, now))
         self.throttles: tuple[Throttle, ...] = ()
         self.worlds: WorldSet | None = None
+        self.journal = Journal(0)
         self._throttle_clock = "real"
 
     def resolve(self, operation_id: str) -> Any:
@@ -174,6 +176,33 @@ class Control:
             self.clock.set(moment, allow_backwards=True)
         self._replace(lambda now: world_from_doc(body, now))
         return self._json(HTTPStatus.OK, self._overview())
+
+    # -- the request journal -------------------------------------------------------------
+
+    async def listRequests(
+        self,
+        path: str | None = None,
+        user: str | None = None,
+        status: str | None = None,
+        method: str | None = None,
+        operation: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+    ) -> Response:
+        query = Query(path, user, status, method, operation, since, limit)
+        journal = self.journal
+        return self._json(
+            HTTPStatus.OK,
+            {
+                "size": journal.size,
+                "recorded": journal.recorded,
+                "processes": self.settings.workers,
+                "requests": [entry.as_json() for entry in journal.select(query)],
+            },
+        )
+
+    async def clearRequests(self, body: Any = None) -> Response:
+        return self._json(HTTPStatus.OK, {"cleared": self.journal.clear()})
 
     # -- named worlds --------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
+from datetime import datetime
 from http import HTTPStatus
 
 from starlette.datastructures import Headers, MutableHeaders, QueryParams
@@ -60,6 +62,7 @@ from mockserver.errors import (
     NotAcceptable,
     NotPermitted,
 )
+from mockserver.journal import Journal, Note
 from mockserver.negotiation import select
 from mockserver.permissions import require
 from mockserver.responses import (
@@ -114,6 +117,8 @@ class ApiPipeline:
         which validates it again, calls the handler and checks the answer) instead of calling
         the operation.
     :param passthrough: paths under the base path that are not the API's (the spec, the UI).
+    :param journal: where to note each request as it is answered (:mod:`mockserver.journal`);
+        ``None`` notes nothing.
     """
 
     def __init__(
@@ -128,6 +133,7 @@ class ApiPipeline:
         operations: Operations,
         via_connexion: bool = False,
         passthrough: tuple[str, ...] = (),
+        journal: Journal | None = None,
     ) -> None:
         self.app = app
         self.deployment = deployment
@@ -138,6 +144,7 @@ class ApiPipeline:
         self.operations = operations
         self.via_connexion = via_connexion
         self.passthrough = passthrough
+        self.journal = journal if journal is not None and journal.size else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -148,6 +155,40 @@ class ApiPipeline:
         ):
             await self.app(scope, receive, send)
             return
+        if self.journal is None:
+            await self._serve(scope, receive, send, None)
+            return
+        note, received, at = Note(), time.time(), self.deployment.now()
+        try:
+            await self._serve(scope, receive, note.watch(send), note)
+        finally:
+            self._record(scope, note, received, at)
+
+    def _record(self, scope: Scope, note: Note, received: float, at: datetime) -> None:
+        assert self.journal is not None
+        method = scope["method"]
+        operation = None
+        if note.endpoint is not None:
+            found = self.operations.get(note.endpoint.template, method)
+            operation = None if found is None else found.operation_id
+        length = Headers(scope=scope).get("content-length", "")
+        self.journal.add(
+            received=received,
+            at=at,
+            method=method,
+            path=scope["path"],
+            query=scope.get("query_string", b"").decode("latin-1"),
+            user=note.user,
+            operation=operation,
+            status=note.status,
+            duration=time.perf_counter() - note.started,
+            request_bytes=int(length) if length.isdigit() else 0,
+            response_bytes=note.response_bytes,
+            shaped=note.shaped,
+        )
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, note: Note | None) -> None:
+        path = scope["path"]
         headers = Headers(scope=scope)
         language = i18n.negotiate(headers.get("accept-language"))
         send = localized(send, language)
@@ -187,6 +228,10 @@ class ApiPipeline:
             log.exception("unhandled error on %s %s", scope["method"], original_path)
             await server_error()(scope, receive, send)
             return
+        finally:
+            if note is not None:
+                note.endpoint = endpoint
+                note.user = None if caller.user is None else caller.user.username
         present = {name for name, _ in response.raw_headers}
         response.raw_headers += [
             h for h in self._extra_headers(caller, endpoint) if h[0] not in present

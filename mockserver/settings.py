@@ -36,6 +36,7 @@ class Settings:
     :param attach: join the world already in ``db``, its clock included, instead of
         starting the clock anew (what each of ``workers`` processes does).
     :param max_worlds: how many named worlds (``/w/{name}/``) the server holds at most.
+    :param journal_size: how many requests each world's journal keeps (0: none).
     """
 
     host: str = "127.0.0.1"
@@ -58,6 +59,7 @@ class Settings:
     workers: int = 1
     attach: bool = False
     max_worlds: int = 256
+    journal_size: int = 1000
 
     def to_json(self) -> str:
         """The settings as JSON (for the worker processes, which read them back)."""

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from mockserver.control import Control
     from mockserver.dispatch import Operations
     from mockserver.handlers import Handlers
+    from mockserver.journal import Journal
     from mockserver.throttle import Throttle
 
 #: Where the pipeline and the control API find the world a request is for.
@@ -76,8 +77,8 @@ class LiveWorld:
     throttles: tuple[Throttle, Throttle]
     answers: AnswerCache | None
     pipeline: ASGIApp
+    journal: Journal
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return f"LiveWorld({self.name!r}, {self.deployment!r})"

@@ -41,6 +41,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from esdc_api.bundler import dereference
 from esdc_api.rates import Rate
 from esdc_api.spec import CONTROL_SPEC_ROOT, Spec, load_bundle
+from esdc_api.spec import operations as spec_operations
 from mockserver.answers import AnswerCache
 from mockserver.bodies import VALIDATOR_MAP
 from mockserver.clock import ControlledClock
@@ -48,7 +49,9 @@ from mockserver.control import Control
 from mockserver.deployment import Deployment
 from mockserver.dispatch import Caller, Operations, connexion_views
 from mockserver.errors import ApiError, FieldErrors
+from mockserver.faults import Faults
 from mockserver.handlers import Handlers
+from mockserver.holds import SERVER_SEND_KEY
 from mockserver.i18n import ENGLISH, translate_body
 from mockserver.journal import Journal
 from mockserver.middleware import CALLER_KEY, ApiPipeline
@@ -147,6 +150,7 @@ class ReferenceServer:
         self.worlds = worlds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[SERVER_SEND_KEY] = send  # the server's own, for a fault that drops the connection
         await self.asgi(scope, receive, send)
 
     def __repr__(self) -> str:
@@ -300,6 +304,9 @@ class _WorldParts:
     ) -> None:
         self.app, self.settings, self.spec, self.router = app, settings, spec, router
         self.version = str(spec["info"]["version"])
+        self.operation_ids = tuple(
+            op["operationId"] for _path, method, op in spec_operations(spec) if method != "options"
+        )
         self.worlds: WorldSet | None = None
 
     def make(
@@ -331,6 +338,8 @@ class _WorldParts:
         control.throttles = throttles
         operations = Operations(self.spec, handlers, answers)
         control.journal = journal = Journal(settings.journal_size)
+        control.faults = faults = Faults(deployment.store)
+        control.operation_ids = self.operation_ids
         pipeline = ApiPipeline(
             self.app,
             deployment=deployment,
@@ -344,6 +353,7 @@ class _WorldParts:
             via_connexion=settings.validate_responses,
             passthrough=(f"{API_BASE}/ui",),
             journal=journal,
+            faults=faults,
         )
         return LiveWorld(
             name,
@@ -356,6 +366,7 @@ class _WorldParts:
             answers,
             pipeline,
             journal,
+            faults,
         )
 
 

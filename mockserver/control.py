@@ -13,9 +13,10 @@ from starlette.responses import Response
 
 from mockserver import fates
 from mockserver.clock import ControlledClock
-from mockserver.deployment import Deployment, Failures, NewTask
+from mockserver.deployment import Deployment, NewTask
 from mockserver.dispatch import handler_for
 from mockserver.errors import ApiError, NotFound
+from mockserver.faults import RESULT_BACKEND, SYSTEM_UPDATE, Faults, Rule, rule_from_json
 from mockserver.ids import TaskGroup, TaskType
 from mockserver.journal import Journal, Query
 from mockserver.lifecycle import BackendState, Message, Outcome, Queue, Task, TaskObject
@@ -62,6 +63,9 @@ class Control:
         self.throttles: tuple[Throttle, ...] = ()
         self.worlds: WorldSet | None = None
         self.journal = Journal(0)
+        self.faults = Faults(deployment.store)
+        #: The task API's operationIds, which fault rules may name.
+        self.operation_ids: tuple[str, ...] = ()
         self._throttle_clock = "real"
 
     def resolve(self, operation_id: str) -> Any:
@@ -248,15 +252,83 @@ class Control:
     # -- failures, workers and throttle ----------------------------------------------------
 
     def _failures(self) -> dict[str, Any]:
-        failures = self.deployment.failures
-        return {"system_update": failures.system_update, "result_backend": failures.result_backend}
+        self.faults.sync()
+        backend = self.faults.get(RESULT_BACKEND)
+        return {
+            "system_update": self.faults.get(SYSTEM_UPDATE) is not None,
+            "result_backend": "ok" if backend is None else backend.backend,
+        }
 
     async def showFailures(self) -> Response:
         return self._json(HTTPStatus.OK, self._failures())
 
     async def setFailures(self, body: dict[str, Any]) -> Response:
-        self.deployment.set_failures(Failures(**{**self._failures(), **body}))
+        """A view onto two fault rules: ``failures-system-update`` and
+        ``failures-result-backend``, each for every request it applies to."""
+        faults = self.faults
+        if "system_update" in body:
+            if body["system_update"]:
+                faults.add(Rule(SYSTEM_UPDATE, "system_update"))
+            else:
+                faults.remove(SYSTEM_UPDATE)
+        if "result_backend" in body:
+            if body["result_backend"] == "ok":
+                faults.remove(RESULT_BACKEND)
+            else:
+                faults.add(Rule(RESULT_BACKEND, "result_backend", backend=body["result_backend"]))
         return self._json(HTTPStatus.OK, self._failures())
+
+    # -- fault rules -----------------------------------------------------------------------
+
+    def _rule(self, doc: Any, rule_id: str) -> Rule:
+        return rule_from_json(
+            doc,
+            rule_id=rule_id,
+            operations=self.operation_ids,
+            users=[u.username for u in self.deployment.users.values()],
+        )
+
+    def _rules(self) -> dict[str, Any]:
+        self.faults.sync()
+        return {
+            "rules": [rule.as_json() for rule in self.faults.rules],
+            "held": self.faults.held,
+        }
+
+    async def listFaults(self) -> Response:
+        return self._json(HTTPStatus.OK, self._rules())
+
+    async def addFault(self, body: Any) -> Response:
+        self.faults.sync()
+        rule = self.faults.add(self._rule(body, self.faults.next_id()))
+        return self._json(HTTPStatus.CREATED, rule.as_json())
+
+    async def replaceFaults(self, body: dict[str, Any]) -> Response:
+        rules = [self._rule(doc, f"rule-{n}") for n, doc in enumerate(body["rules"], 1)]
+        if len({rule.id for rule in rules}) != len(rules):
+            raise ControlError("id: two rules have the same id")
+        self.faults.replace_all(rules)
+        return self._json(HTTPStatus.OK, self._rules())
+
+    async def clearFaults(self, body: Any = None) -> Response:
+        self.faults.replace_all([])
+        return self._json(HTTPStatus.OK, self._rules())
+
+    async def showFault(self, rule_id: str) -> Response:
+        self.faults.sync()
+        return self._json(HTTPStatus.OK, self._find_rule(rule_id).as_json())
+
+    async def deleteFault(self, rule_id: str, body: Any = None) -> Response:
+        rule = self._find_rule(rule_id)
+        self.faults.remove(rule.id)
+        return self._json(HTTPStatus.OK, rule.as_json())
+
+    def _find_rule(self, rule_id: str) -> Rule:
+        rule = self.faults.get(rule_id)
+        if rule is None:
+            known = ", ".join(r.id for r in self.faults.rules) or "none"
+            raise NotFound(f"No fault rule {rule_id!r}; the rules are {known}")
+        return rule
 
     def _workers(self) -> dict[str, Any]:
         return {

@@ -52,6 +52,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver import i18n
 from mockserver.accounts import User
+from mockserver.clock import ControlledClock
 from mockserver.deployment import Deployment
 from mockserver.dispatch import Caller, Operation, Operations, read_body
 from mockserver.errors import (
@@ -61,7 +62,12 @@ from mockserver.errors import (
     MethodNotAllowed,
     NotAcceptable,
     NotPermitted,
+    ResultBackendFailed,
+    ServiceUnavailable,
+    Throttled,
 )
+from mockserver.faults import Faults, Met
+from mockserver.holds import drop, hold
 from mockserver.journal import Journal, Note
 from mockserver.negotiation import select
 from mockserver.permissions import require
@@ -119,6 +125,7 @@ class ApiPipeline:
     :param passthrough: paths under the base path that are not the API's (the spec, the UI).
     :param journal: where to note each request as it is answered (:mod:`mockserver.journal`);
         ``None`` notes nothing.
+    :param faults: the world's fault rules (:mod:`mockserver.faults`).
     """
 
     def __init__(
@@ -134,6 +141,7 @@ class ApiPipeline:
         via_connexion: bool = False,
         passthrough: tuple[str, ...] = (),
         journal: Journal | None = None,
+        faults: Faults | None = None,
     ) -> None:
         self.app = app
         self.deployment = deployment
@@ -145,6 +153,7 @@ class ApiPipeline:
         self.via_connexion = via_connexion
         self.passthrough = passthrough
         self.journal = journal if journal is not None and journal.size else None
+        self.faults = faults
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -216,7 +225,7 @@ class ApiPipeline:
         caller = Caller(None, path_dc, original_path, language=language)
         try:
             answer = await self._answer(
-                scope, receive, send, headers, endpoint, path_params, caller
+                scope, receive, send, headers, endpoint, path_params, caller, note
             )
             if answer is None:
                 return  # connexion answered
@@ -247,6 +256,7 @@ class ApiPipeline:
         endpoint: Endpoint,
         path_params: dict[str, str],
         caller: Caller,
+        note: Note | None,
     ) -> Response | None:
         method = scope["method"]
         accept = headers.get("accept")
@@ -265,6 +275,14 @@ class ApiPipeline:
                 raise AuthenticationFailed()
             if not caller.user.is_active:
                 raise NotPermitted()
+        operation = self.operations.get(endpoint.template, method)
+        met = None  # the fault rules this request may meet (mockserver/faults.py)
+        if self.faults is not None and operation is not None:
+            self.faults.sync()
+            if self.faults.rules:
+                met = Met(self.faults, operation.operation_id, caller.user, note)
+        if met is not None and (throttled := met.fire("throttle")):
+            raise Throttled(throttled[0].retry_after)
         self._throttle(scope, caller.user)
         if method == "OPTIONS":
             caller.plain = True
@@ -272,19 +290,55 @@ class ApiPipeline:
         if method not in endpoint.methods:
             raise MethodNotAllowed(method)
 
-        operation = self.operations.get(endpoint.template, method)
         if operation is None:  # a path of the spec without its operation compiled
             raise MethodNotAllowed(method)
         body = None
         if operation.body is not None:
             body = operation.body.read(headers.get("content-type"), await read_body(receive))
+        if met is not None:
+            delays = met.fire("delay")
+            if delays:
+                held = await self._hold(met.delay(delays), receive, real=met.real(delays))
+                if held is None:
+                    return None  # the client went away
+                receive = held
+            if met.fire("drop", stage="request"):
+                await drop(scope, send)
+                return None
         self._settle_dc(operation, scope, caller, body)
         self._check_permission(operation, caller, path_params)
+        if met is not None and met.fire("system_update"):
+            raise ServiceUnavailable()
         self.deployment.settle()
+        failing = None if met is None else met.fire("result_backend")
+        if failing and operation.operation_id != "taskCancel":
+            raise ResultBackendFailed(failing[0].backend)
         if self.via_connexion:
+            if failing:
+                raise ResultBackendFailed(failing[0].backend)
             await self._hand_over(scope, send, caller, endpoint, body)
             return None
-        return await operation(scope, caller, path_params, headers, body)
+        response = await operation(scope, caller, path_params, headers, body)
+        if failing:  # the cancel's revoke went through; reading the state back fails
+            raise ResultBackendFailed(failing[0].backend)
+        if met is not None and met.fire("drop", stage="response"):
+            await drop(scope, send)
+            return None
+        return response
+
+    async def _hold(self, seconds: float, receive: Receive, *, real: bool) -> Receive | None:
+        """Hold the request ``seconds`` of the world's clock (or real ones); ``None`` if the
+        client went away meanwhile."""
+        clock = self.deployment.clock
+        if self.faults is not None:
+            self.faults.held += 1
+        try:
+            if real or not isinstance(clock, ControlledClock):
+                return await hold(ControlledClock(scale=1), seconds, receive, real=True)
+            return await hold(clock, seconds, receive, sync=self.deployment.sync)
+        finally:
+            if self.faults is not None:
+                self.faults.held -= 1
 
     def _authenticate(self, headers: Headers, caller: Caller) -> None:
         """Find the caller: the API key wins over a token; an empty key counts as none."""

@@ -276,6 +276,7 @@ class Store:
         """Forget everything."""
         with self.transaction():
             generation = int(self.get_meta("generation") or 0)
+            config = self.get_meta("config")  # counts on: a reader compares it with its own
             for table in ("meta", "dc", "user", "object", "token", "task", "job"):
                 self._db.execute(f"DELETE FROM {table}")
             self._log.clear()
@@ -284,6 +285,8 @@ class Store:
             self.set_meta("log_counts", LAYOUT)
             self.set_meta("schema", SCHEMA_VERSION)
             self.set_meta("generation", str(generation + 1))
+            if config is not None:
+                self.set_meta("config", config)
             self._versions = {"generation": str(generation + 1)}
             self._bump("config")
 

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from mockserver.answers import AnswerCache
     from mockserver.control import Control
     from mockserver.dispatch import Operations
+    from mockserver.faults import Faults
     from mockserver.handlers import Handlers
     from mockserver.journal import Journal
     from mockserver.throttle import Throttle
@@ -78,6 +79,7 @@ class LiveWorld:
     answers: AnswerCache | None
     pipeline: ASGIApp
     journal: Journal
+    faults: Faults
     created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def __repr__(self) -> str:

@@ -56,6 +56,7 @@ from mockserver.i18n import ENGLISH, translate_body
 from mockserver.journal import Journal
 from mockserver.middleware import CALLER_KEY, ApiPipeline
 from mockserver.negotiation import indent_of
+from mockserver.prefer import PreferTable
 from mockserver.responses import dumps
 from mockserver.routing import Router
 from mockserver.settings import Settings
@@ -307,6 +308,7 @@ class _WorldParts:
         self.operation_ids = tuple(
             op["operationId"] for _path, method, op in spec_operations(spec) if method != "options"
         )
+        self.prefer = PreferTable.from_spec(spec)
         self.worlds: WorldSet | None = None
 
     def make(
@@ -354,6 +356,7 @@ class _WorldParts:
             passthrough=(f"{API_BASE}/ui",),
             journal=journal,
             faults=faults,
+            prefer=self.prefer,
         )
         return LiveWorld(
             name,

@@ -71,6 +71,7 @@ from mockserver.holds import drop, hold
 from mockserver.journal import Journal, Note
 from mockserver.negotiation import select
 from mockserver.permissions import require
+from mockserver.prefer import Forced, PreferTable, parse, without_preferences
 from mockserver.responses import (
     error_response,
     html_not_found,
@@ -126,6 +127,8 @@ class ApiPipeline:
     :param journal: where to note each request as it is answered (:mod:`mockserver.journal`);
         ``None`` notes nothing.
     :param faults: the world's fault rules (:mod:`mockserver.faults`).
+    :param prefer: the operations' documented answers, which ``Prefer`` asks for
+        (:mod:`mockserver.prefer`); ``None`` ignores it.
     """
 
     def __init__(
@@ -142,6 +145,7 @@ class ApiPipeline:
         passthrough: tuple[str, ...] = (),
         journal: Journal | None = None,
         faults: Faults | None = None,
+        prefer: PreferTable | None = None,
     ) -> None:
         self.app = app
         self.deployment = deployment
@@ -154,6 +158,7 @@ class ApiPipeline:
         self.passthrough = passthrough
         self.journal = journal if journal is not None and journal.size else None
         self.faults = faults
+        self.prefer = prefer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -292,19 +297,36 @@ class ApiPipeline:
 
         if operation is None:  # a path of the spec without its operation compiled
             raise MethodNotAllowed(method)
+        preference = None  # Prism's Prefer (mockserver/prefer.py), read only when sent
+        if self.prefer is not None and (
+            "prefer" in headers or b"__" in scope.get("query_string", b"")
+        ):
+            preference = parse(headers.get("prefer"), scope.get("query_string", b""))
+            if preference is not None:
+                query = without_preferences(scope.get("query_string", b""))
+                scope = {**scope, "query_string": query}
+                if note is not None:
+                    note.shaped = preference.text
         body = None
-        if operation.body is not None:
+        if operation.body is not None and (preference is None or not preference.forced):
             body = operation.body.read(headers.get("content-type"), await read_body(receive))
-        if met is not None:
-            delays = met.fire("delay")
-            if delays:
-                held = await self._hold(met.delay(delays), receive, real=met.real(delays))
+        if met is not None or preference is not None:
+            delays = [] if met is None else met.fire("delay")
+            seconds = (0 if met is None else met.delay(delays)) + (
+                0 if preference is None else preference.delay_ms / 1000
+            )
+            if seconds > 0:
+                held = await self._hold(seconds, receive, real=Met.real(delays))
                 if held is None:
                     return None  # the client went away
                 receive = held
-            if met.fire("drop", stage="request"):
+            if met is not None and met.fire("drop", stage="request"):
                 await drop(scope, send)
                 return None
+        if preference is not None and preference.forced:
+            assert self.prefer is not None
+            forced = self.prefer.answer(operation.operation_id, preference)
+            return self._forced(forced, caller, accept, path_params.get("task_id"))
         self._settle_dc(operation, scope, caller, body)
         self._check_permission(operation, caller, path_params)
         if met is not None and met.fire("system_update"):
@@ -324,6 +346,27 @@ class ApiPipeline:
         if met is not None and met.fire("drop", stage="response"):
             await drop(scope, send)
             return None
+        return response
+
+    @staticmethod
+    def _forced(
+        forced: Forced, caller: Caller, accept: str | None, task_id: str | None
+    ) -> Response:
+        """The documented answer a ``Prefer`` asked for, with the caller's ``es_*`` headers
+        where the response documents them, and the task id of the request in the example's
+        place."""
+        if forced.bare:
+            response = not_routed()
+        else:
+            body = forced.body
+            if task_id is not None and isinstance(body, dict) and "task_id" in body:
+                body = {**body, "task_id": task_id}
+            response = json_response(forced.status, body, accept=accept)
+        response.status_code = forced.status
+        for name, value in forced.headers:
+            response.headers[name] = value
+        response.headers["preference-applied"] = forced.applied
+        caller.plain = caller.plain or not forced.names_caller
         return response
 
     async def _hold(self, seconds: float, receive: Receive, *, real: bool) -> Receive | None:

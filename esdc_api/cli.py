@@ -250,6 +250,12 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     help="How many requests to /api/ each world's journal keeps (GET /control/requests/); "
     "0 keeps none.",
 )
+@click.option(
+    "--reload",
+    is_flag=True,
+    help="Build the server again when a file of the spec or the world file changes; a file "
+    "that does not load leaves the previous server answering (GET /control/reload/ says why).",
+)
 def serve(**options: Any) -> None:
     """Run the reference server: the task API of a simulated deployment on 127.0.0.1:8000.
 

@@ -37,8 +37,14 @@ class ControlError(ApiError):
     status = HTTPStatus.BAD_REQUEST
 
 
-class ClockConflict(ApiError):
+class ControlConflict(ApiError):
+    """What the control API cannot do in the server's present state."""
+
     status = HTTPStatus.CONFLICT
+
+
+class ClockConflict(ControlConflict):
+    """A move that would send the clock, and the tasks, backwards."""
 
 
 class Control:
@@ -180,6 +186,27 @@ class Control:
             self.clock.set(moment, allow_backwards=True)
         self._replace(lambda now: world_from_doc(body, now))
         return self._json(HTTPStatus.OK, self._overview())
+
+    # -- reloading ------------------------------------------------------------------------
+
+    def _reload_state(self) -> dict[str, Any]:
+        reloader = self._worlds().reloader
+        if reloader is None:
+            return {"enabled": False}
+        state: dict[str, Any] = reloader.state.as_json()
+        return state
+
+    async def showReload(self) -> Response:
+        return self._json(HTTPStatus.OK, self._reload_state())
+
+    async def reloadNow(self, body: Any = None) -> Response:
+        reloader = self._worlds().reloader
+        if reloader is None:
+            raise ControlConflict(
+                "the server does not reload: start it with esdc-api serve --reload"
+            )
+        reloader.check()
+        return self._json(HTTPStatus.OK, self._reload_state())
 
     # -- the request journal -------------------------------------------------------------
 

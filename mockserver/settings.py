@@ -37,6 +37,7 @@ class Settings:
         starting the clock anew (what each of ``workers`` processes does).
     :param max_worlds: how many named worlds (``/w/{name}/``) the server holds at most.
     :param journal_size: how many requests each world's journal keeps (0: none).
+    :param reload: build the server again when the spec's files or the world file change.
     """
 
     host: str = "127.0.0.1"
@@ -60,6 +61,7 @@ class Settings:
     attach: bool = False
     max_worlds: int = 256
     journal_size: int = 1000
+    reload: bool = False
 
     def to_json(self) -> str:
         """The settings as JSON (for the worker processes, which read them back)."""

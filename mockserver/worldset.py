@@ -134,6 +134,8 @@ class WorldSet:
         self.limit, self.refuse = limit, refuse
         self._templates: OrderedDict[datetime, Template] = OrderedDict()
         self._lock = threading.Lock()
+        #: The reloader serving this server, under ``--reload`` (:mod:`mockserver.reload`).
+        self.reloader: Any = None
 
     def __repr__(self) -> str:
         return f"WorldSet({len(self.named)} named of at most {self.limit})"

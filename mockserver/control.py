@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from mockserver import fates
 from mockserver.clock import ControlledClock
+from mockserver.controlpage import FILES, page_file, wants_page
 from mockserver.deployment import Deployment, NewTask
 from mockserver.dispatch import handler_for
 from mockserver.errors import ApiError, NotFound
@@ -145,7 +146,17 @@ class Control:
         }
 
     async def overview(self) -> Response:
+        if wants_page(request.headers.get("accept")):
+            page = page_file("index.html")
+            assert page is not None
+            return page
         return self._json(HTTPStatus.OK, self._overview())
+
+    async def pageFile(self, name: str) -> Response:
+        page = page_file(name)
+        if page is None:
+            raise NotFound(f"No file {name!r} of the control page; it has {', '.join(FILES)}")
+        return page
 
     async def accounts(self) -> Response:
         return self._json(HTTPStatus.OK, self._accounts())

@@ -55,6 +55,7 @@ def banner(server: ReferenceServer, url: str) -> str:
         f"  Swagger UI   {url}{API_BASE}/ui/\n"
         f"  spec         {url}{API_BASE}/openapi.json\n"
         f"  control API  {url}{CONTROL_BASE}/   (docs: {url}{CONTROL_BASE}/ui/)\n"
+        f"  control page {url}{CONTROL_BASE}/   in a browser; named worlds under {url}/w/NAME/\n"
         + (f"  docs         {url}/docs/\n" if settings.docs_dir else "")
         + f"  world        {store.count_tasks()} tasks, {store.count_log()} log entries, "
         f"clock {clock.now().isoformat(timespec='seconds')} ({clock_text}), db {settings.db}\n"

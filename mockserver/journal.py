@@ -10,6 +10,7 @@ nothing is formatted or filtered until the control API asks (``GET /control/requ
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import deque
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
-from starlette.types import Message, Send
+from starlette.types import Message, Scope, Send
 
 #: How many requests a world's journal keeps by default (``--journal``).
 DEFAULT_SIZE = 1000
@@ -27,41 +28,42 @@ DEFAULT_SIZE = 1000
 
 @dataclass(slots=True)
 class Entry:
-    """One request, as it was answered.
+    """One request, as it was answered, kept as the pipeline had it (formatted when asked).
 
     :param status: ``0`` when the connection was dropped instead of answered.
     :param shaped: what made the answer other than the world's own (``Prefer: code=410``, a
         fault rule's id), empty for none.
     """
 
-    seq: int
     received: float  # time.time()
     at: datetime  # the world's clock
     method: str
     path: str
-    query: str
+    query: bytes
     user: str | None
     operation: str | None
     status: int
     duration: float  # seconds
-    request_bytes: int
+    request_bytes: str | None  # its Content-Length, as sent
     response_bytes: int
     shaped: str
+    seq: int = 0
 
     def as_json(self) -> dict[str, Any]:
+        length = self.request_bytes or ""
         return {
             "seq": self.seq,
             "received": datetime.fromtimestamp(self.received, UTC).isoformat(),
             "at": self.at.isoformat(),
             "method": self.method,
             "path": self.path,
-            "query": self.query,
+            "query": self.query.decode("latin-1"),
             "user": self.user,
             "operation": self.operation,
             "status": self.status,
             "dropped": self.status == 0,
             "duration_ms": round(self.duration * 1000, 3),
-            "request_bytes": self.request_bytes,
+            "request_bytes": int(length) if length.isdigit() else 0,
             "response_bytes": self.response_bytes,
             "shaped_by": self.shaped or None,
         }
@@ -107,57 +109,28 @@ def _status_matches(wanted: str, status: int) -> bool:
 
 
 class Journal:
-    """The last ``size`` requests of one world (none kept when ``size`` is 0)."""
+    """The last ``size`` requests of one world (none kept when ``size`` is 0).
+
+    Adding takes no lock: a deque's append and a counter's next are atomic in CPython, and the
+    pipeline adds from the event loop's thread only."""
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         self.size = size
         self._entries: deque[Entry] = deque(maxlen=max(size, 1))
-        self._seq = 0
+        self._count = itertools.count(1)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"Journal({len(self._entries)}/{self.size}, recorded={self._seq})"
+        return f"Journal({len(self._entries)}/{self.size}, recorded={self.recorded})"
 
     @property
     def recorded(self) -> int:
         """How many requests were recorded since the journal was last cleared."""
-        return self._seq
+        return self._entries[-1].seq if self._entries else 0
 
-    def add(
-        self,
-        *,
-        received: float,
-        at: datetime,
-        method: str,
-        path: str,
-        query: str,
-        user: str | None,
-        operation: str | None,
-        status: int,
-        duration: float,
-        request_bytes: int,
-        response_bytes: int,
-        shaped: str = "",
-    ) -> None:
-        with self._lock:
-            self._seq += 1
-            self._entries.append(
-                Entry(
-                    self._seq,
-                    received,
-                    at,
-                    method,
-                    path,
-                    query,
-                    user,
-                    operation,
-                    status,
-                    duration,
-                    request_bytes,
-                    response_bytes,
-                    shaped,
-                )
-            )
+    def add(self, entry: Entry) -> None:
+        entry.seq = next(self._count)
+        self._entries.append(entry)
 
     def select(self, query: Query) -> list[Entry]:
         """The kept entries ``query`` asks for, the oldest first."""
@@ -171,31 +144,55 @@ class Journal:
         with self._lock:
             kept = len(self._entries)
             self._entries.clear()
-            self._seq = 0
+            self._count = itertools.count(1)
             return kept
 
 
 class Note:
     """What the pipeline learns about one request while answering it, for the journal: the
-    status and the size of the answer as they are sent, and who asked."""
+    status and the size of the answer as they are sent, and who asked.
 
-    __slots__ = ("started", "status", "response_bytes", "user", "endpoint", "shaped")
+    :param at: the moment it came, on the world's clock.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = (
+        "at", "received", "started", "status", "response_bytes", "request_bytes", "user",
+        "endpoint", "shaped",
+    )  # fmt: skip
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+        self.received = time.time()
         self.started = time.perf_counter()
         self.status = 0
         self.response_bytes = 0
+        self.request_bytes: str | None = None
         self.user: str | None = None
         self.endpoint: Any = None
         self.shaped = ""
 
     def watch(self, send: Send) -> Send:
         async def noted(message: Message) -> None:
-            kind = message["type"]
-            if kind == "http.response.start":
+            if message["type"] == "http.response.start":
                 self.status = message["status"]
-            elif kind == "http.response.body":
+            else:
                 self.response_bytes += len(message.get("body", b""))
             await send(message)
 
         return noted
+
+    def entry(self, scope: Scope, operation: str | None) -> Entry:
+        return Entry(
+            self.received,
+            self.at,
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b""),
+            self.user,
+            operation,
+            self.status,
+            time.perf_counter() - self.started,
+            self.request_bytes,
+            self.response_bytes,
+            self.shaped,
+        )

@@ -42,8 +42,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
-from datetime import datetime
 from http import HTTPStatus
 
 from starlette.datastructures import Headers, MutableHeaders, QueryParams
@@ -172,34 +170,15 @@ class ApiPipeline:
         if self.journal is None:
             await self._serve(scope, receive, send, None)
             return
-        note, received, at = Note(), time.time(), self.deployment.now()
+        note = Note(self.deployment.now())
         try:
             await self._serve(scope, receive, note.watch(send), note)
         finally:
-            self._record(scope, note, received, at)
-
-    def _record(self, scope: Scope, note: Note, received: float, at: datetime) -> None:
-        assert self.journal is not None
-        method = scope["method"]
-        operation = None
-        if note.endpoint is not None:
-            found = self.operations.get(note.endpoint.template, method)
-            operation = None if found is None else found.operation_id
-        length = Headers(scope=scope).get("content-length", "")
-        self.journal.add(
-            received=received,
-            at=at,
-            method=method,
-            path=scope["path"],
-            query=scope.get("query_string", b"").decode("latin-1"),
-            user=note.user,
-            operation=operation,
-            status=note.status,
-            duration=time.perf_counter() - note.started,
-            request_bytes=int(length) if length.isdigit() else 0,
-            response_bytes=note.response_bytes,
-            shaped=note.shaped,
-        )
+            operation = None
+            if note.endpoint is not None:
+                found = self.operations.get(note.endpoint.template, scope["method"])
+                operation = None if found is None else found.operation_id
+            self.journal.add(note.entry(scope, operation))
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, note: Note | None) -> None:
         path = scope["path"]
@@ -246,6 +225,7 @@ class ApiPipeline:
             if note is not None:
                 note.endpoint = endpoint
                 note.user = None if caller.user is None else caller.user.username
+                note.request_bytes = headers.get("content-length")
         present = {name for name, _ in response.raw_headers}
         response.raw_headers += [
             h for h in self._extra_headers(caller, endpoint) if h[0] not in present
@@ -299,7 +279,7 @@ class ApiPipeline:
             raise MethodNotAllowed(method)
         preference = None  # Prism's Prefer (mockserver/prefer.py), read only when sent
         if self.prefer is not None and (
-            "prefer" in headers or b"__" in scope.get("query_string", b"")
+            _has_prefer(scope) or b"__" in scope.get("query_string", b"")
         ):
             preference = parse(headers.get("prefer"), scope.get("query_string", b""))
             if preference is not None:
@@ -507,6 +487,15 @@ class ApiPipeline:
             await send(message)
 
         return send_with_headers
+
+
+def _has_prefer(scope: Scope) -> bool:
+    """Whether the request sends a ``Prefer`` header (without the cost of a lookup that fails
+    by raising, as ``Headers`` has it)."""
+    for name, _value in scope["headers"]:
+        if name == b"prefer":
+            return True
+    return False
 
 
 def _slashed_url(scope: Scope, headers: Headers) -> str:

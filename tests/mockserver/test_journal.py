@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from mockserver import create_app
-from mockserver.journal import Journal, Query
+from mockserver.journal import Entry, Journal, Query
 from tests.conftest import DOC_TIME, LiveServer, auth, frozen_settings, serve_in_thread
 
 STARTED = "3e3d1-4b1d9e06-2c7a-4f83-8e15"
@@ -139,17 +139,7 @@ def test_the_journal_keeps_only_its_last_requests() -> None:
     journal = Journal(3)
     for n in range(5):
         journal.add(
-            received=float(n),
-            at=DOC_TIME,
-            method="GET",
-            path=f"/api/{n}/",
-            query="",
-            user=None,
-            operation=None,
-            status=200,
-            duration=0.0,
-            request_bytes=0,
-            response_bytes=0,
+            Entry(float(n), DOC_TIME, "GET", f"/api/{n}/", b"", None, None, 200, 0.0, None, 0, "")
         )
     assert [e.seq for e in journal.select(Query())] == [3, 4, 5]
     assert journal.recorded == 5

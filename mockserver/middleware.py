@@ -35,6 +35,19 @@ them:
 From step 5 on every answer carries ``Allow``, ``es_version`` and ``es_username`` (empty for
 nobody), and ``es_dc`` once the caller authenticated, except what real deployments build
 without the request: the OPTIONS answer and a refused login carry no ``es_*`` header.
+
+What frontend tests ask for comes in between, each only when asked (a request journal, a
+fault rule, a ``Prefer`` header), and costs an attribute check otherwise:
+
+- every request is noted in the world's journal as it is answered (:mod:`mockserver.journal`);
+- a ``throttle`` fault answers 429 at step 7, before the real throttle counts the request;
+- after step 8, ``Prefer`` is read (:mod:`mockserver.prefer`); the body is read (step 9)
+  unless a forced answer will take its place; then ``delay`` faults and ``Prefer: delay``
+  hold the request on the world's clock (:mod:`mockserver.holds`) and a ``drop`` fault of the
+  request stage closes the connection; a forced answer (``Prefer: code=``) is given here;
+- a ``system_update`` fault answers 503 after step 11; a ``result_backend`` fault fails
+  status, state and done before their handler, and cancel after it (its revoke went
+  through); a ``drop`` fault of the response stage closes the connection after the handler.
 """
 
 from __future__ import annotations

@@ -6,15 +6,31 @@ const BASE = location.pathname.replace(/control\/[^/]*$/, "control/");
 const WORLD = (BASE.match(/^\/w\/([^/]+)\//) || [])[1] || null;
 const REFRESH_MS = 1000;
 
-// The one place where the page says who it is to the control API. Its protection may want a
-// header here, or a token: one the page was loaded with (?token=...) is at hand as TOKEN.
-const TOKEN = new URLSearchParams(location.search).get("token");
-function controlHeaders() {
-  return { "Accept": "application/json", "Content-Type": "application/json" };
+// The one place where the page says who it is to the control API. Every call that changes
+// something sends a JSON body (`{}` when it has no parameters), which a cross-site form cannot;
+// a server started with --control-token also wants that token in `ESDC-Control`: the page
+// takes it from its URL (?token=...) or from the field at its top, and keeps it for the tab.
+const TOKEN_KEY = "esdc-control-token";
+function controlToken() {
+  return $("#control-token")?.value.trim() || "";
+}
+function controlHeaders(method) {
+  const headers = { "Accept": "application/json" };
+  if (method !== "GET") headers["Content-Type"] = "application/json";
+  const token = controlToken();
+  if (token) headers["ESDC-Control"] = token;
+  return headers;
+}
+function withToken(href) {
+  const token = controlToken();
+  if (!token) return href;
+  const url = new URL(href, location.href);
+  url.searchParams.set("token", token);
+  return url.pathname + url.search;
 }
 
 async function control(method, path, body) {
-  const init = { method, headers: controlHeaders(), cache: "no-store" };
+  const init = { method, headers: controlHeaders(method), cache: "no-store" };
   if (method !== "GET") init.body = JSON.stringify(body ?? {});
   const answer = await fetch(BASE + path, init);
   const text = await answer.text();
@@ -291,7 +307,25 @@ async function refresh() {
   return refreshing;
 }
 
+function startToken() {
+  const field = $("#control-token");
+  const given = new URLSearchParams(location.search).get("token");
+  field.value = given ?? sessionStorage.getItem(TOKEN_KEY) ?? "";
+  const keep = () => {
+    if (controlToken()) sessionStorage.setItem(TOKEN_KEY, controlToken());
+    else sessionStorage.removeItem(TOKEN_KEY);
+  };
+  keep();
+  $("#token-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    keep();
+    clearError();
+    refresh();
+  });
+}
+
 async function start() {
+  startToken();
   $("#base").textContent = BASE;
   $("#world-name").textContent = WORLD ? `· world ${WORLD}` : "";
   $("#set-at").value = "";
@@ -332,7 +366,7 @@ async function start() {
       if (worlds.length) {
         $("#worlds").hidden = false;
         $("#world-list").replaceChildren(
-          ...worlds.map((w) => el("li", {}, el("a", { href: `${w.control}` }, w.name), ` · ${w.tasks} tasks`)),
+          ...worlds.map((w) => el("li", {}, el("a", { href: withToken(w.control) }, w.name), ` · ${w.tasks} tasks`)),
         );
       }
     }

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
-from mockserver import create_app
+from mockserver import ReferenceServer, create_app
 from tests.browser import Browser
 from tests.conftest import LiveServer, frozen_settings, serve_in_thread
 
@@ -17,6 +21,38 @@ from tests.conftest import LiveServer, frozen_settings, serve_in_thread
 @pytest.fixture(scope="module")
 def server() -> Iterator[LiveServer]:
     yield from serve_in_thread(create_app(frozen_settings()))
+
+
+class Guard:
+    """The control API's protection as issue 12 plans it, in front of a server: a call that
+    changes something must come as JSON, and with the token in ``ESDC-Control``. It notes what
+    it refused, so that a test sees each call the page made that a guarded server refuses."""
+
+    def __init__(self, app: ReferenceServer, token: str) -> None:
+        self.app, self.token = app, token
+        self.refused: list[str] = []
+
+    def __getattr__(self, name: str) -> object:  # the server's own attributes, for the tests
+        return getattr(self.app, name)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "/control/" in scope["path"]:
+            headers = Headers(scope=scope)
+            changes = scope["method"] not in ("GET", "HEAD", "OPTIONS")
+            json_body = headers.get("content-type", "").startswith("application/json")
+            if changes and (not json_body or headers.get("esdc-control") != self.token):
+                self.refused.append(f"{scope['method']} {scope['path']}")
+                detail = "A control call that changes something needs JSON and ESDC-Control"
+                await JSONResponse({"detail": detail}, status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="module")
+def guarded() -> Iterator[tuple[LiveServer, Guard]]:
+    guard = Guard(create_app(frozen_settings()), "s3cret")
+    for live in serve_in_thread(cast(ReferenceServer, guard)):  # an ASGI app, as the server
+        yield live, guard
 
 
 @pytest.fixture
@@ -98,5 +134,68 @@ def test_a_browser_gets_the_page_and_fetch_or_curl_the_json(server: LiveServer) 
     assert 'src="page/page.js"' in page.text
     assert overview.json()["clock"]["frozen"] is True
     assert script.headers["content-type"].startswith("text/javascript")
-    assert "function controlHeaders()" in script.text  # the one place for the guard's needs
     assert missing.status_code == 400 and "secrets.txt" in missing.json()["detail"]
+
+
+def test_every_change_the_page_makes_is_json_with_the_token_it_was_given(
+    guarded: tuple[LiveServer, Guard], browser: Browser
+) -> None:
+    server, guard = guarded
+    with server.client() as client:
+        task = client.post(
+            "/control/tasks/",
+            json={"creator": "alice", "runs": 30},
+            headers={"ESDC-Control": "s3cret"},
+        ).json()
+    browser.open(f"{server.url}/control/?token=s3cret")
+    browser.wait_for("document.body.dataset.ready === 'true'", "itself, ready")
+    browser.wait_for(f"{state_of(task['task_id'])} === 'STARTED'", "the task running")
+    before = browser.evaluate("document.querySelector('#clock-now').textContent")
+
+    for button in (
+        f'tr[data-task="{task["task_id"]}"] button[data-action="hang"]',  # a call without a body
+        "#freeze",
+        "button[data-fault]",
+        "#clear-faults",  # a DELETE
+        "#clear-journal",
+        'button[data-advance="60"]',
+    ):
+        browser.click(button)
+    browser.wait_for(
+        f"document.querySelector('#clock-now').textContent !== {json.dumps(before)}",
+        "the clock a minute on, after the other clicks",
+    )
+
+    assert guard.refused == []
+    assert browser.evaluate("document.querySelector('#banner').hidden")
+    with server.client() as client:
+        shown = client.get(f"/control/tasks/{task['task_id']}/").json()
+    assert (shown["state"], shown["outcome"]) == ("STARTED", None)  # hung, so the minute left it
+
+
+def test_without_the_token_the_page_shows_the_refusal_and_takes_it_from_its_field(
+    guarded: tuple[LiveServer, Guard], browser: Browser
+) -> None:
+    server, guard = guarded
+    guard.refused.clear()
+    browser.open(f"{server.url}/control/")
+    browser.wait_for("document.body.dataset.ready === 'true'", "itself, ready")
+    before = browser.evaluate("document.querySelector('#clock-now').textContent")
+
+    browser.click('button[data-advance="3600"]')
+    banner = browser.wait_for(
+        "!document.querySelector('#banner').hidden"
+        " && document.querySelector('#banner').textContent",
+        "the refusal",
+    )
+    assert "ESDC-Control" in banner and guard.refused == ["POST /control/clock/advance/"]
+    assert browser.evaluate("document.querySelector('#clock-now').textContent") == before
+
+    browser.evaluate("document.querySelector('#control-token').value = 's3cret'")
+    browser.click("#token-form button")
+    browser.click('button[data-advance="3600"]')
+    browser.wait_for(
+        f"document.querySelector('#clock-now').textContent !== {json.dumps(before)}",
+        "the clock an hour on",
+    )
+    assert guard.refused == ["POST /control/clock/advance/"]

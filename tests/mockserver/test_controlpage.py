@@ -9,43 +9,16 @@ from typing import cast
 
 import httpx
 import pytest
-from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
-from starlette.types import Receive, Scope, Send
 
 from mockserver import ReferenceServer, create_app
 from tests.browser import Browser
 from tests.conftest import LiveServer, frozen_settings, serve_in_thread
+from tests.control_guard import Guard
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LiveServer]:
     yield from serve_in_thread(create_app(frozen_settings()))
-
-
-class Guard:
-    """The control API's protection as issue 12 plans it, in front of a server: a call that
-    changes something must come as JSON, and with the token in ``ESDC-Control``. It notes what
-    it refused, so that a test sees each call the page made that a guarded server refuses."""
-
-    def __init__(self, app: ReferenceServer, token: str) -> None:
-        self.app, self.token = app, token
-        self.refused: list[str] = []
-
-    def __getattr__(self, name: str) -> object:  # the server's own attributes, for the tests
-        return getattr(self.app, name)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and "/control/" in scope["path"]:
-            headers = Headers(scope=scope)
-            changes = scope["method"] not in ("GET", "HEAD", "OPTIONS")
-            json_body = headers.get("content-type", "").startswith("application/json")
-            if changes and (not json_body or headers.get("esdc-control") != self.token):
-                self.refused.append(f"{scope['method']} {scope['path']}")
-                detail = "A control call that changes something needs JSON and ESDC-Control"
-                await JSONResponse({"detail": detail}, status_code=403)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 @pytest.fixture(scope="module")

@@ -100,6 +100,50 @@ def test_a_delay_in_real_time_ignores_the_frozen_clock(world: tuple[httpx.Client
     assert answer.status_code == 200 and entry["duration_ms"] >= 50
 
 
+def test_a_random_delay_holds_each_request_between_its_bounds(
+    world: tuple[httpx.Client, str], server: LiveServer
+) -> None:
+    """Eight requests held 1 to 3 s of a frozen clock: none comes before 1 s, some by 2 s,
+    the rest by 3 s (the draws are seeded, so the split is the same on every run)."""
+    client, base = world
+    add(client, base, fault="delay", operations=["ping"], delay_ms=1000, delay_max_ms=3000)
+    with server.client(timeout=60) as app:
+        calls = [in_thread(lambda: app.get(f"{base}/api/ping/")) for _ in range(8)]
+        until(lambda: held(client, base) == 8, "the eight requests to be held")
+        client.post(f"{base}/control/clock/advance/", json={"seconds": 0.99})
+        time.sleep(0.3)  # time enough for a released request to be answered, were it one
+        early = held(client, base)
+        client.post(f"{base}/control/clock/advance/", json={"seconds": 1.01})
+        until(lambda: held(client, base) < 8, "the first of them to be answered")
+        time.sleep(0.3)
+        by_two = held(client, base)
+        client.post(f"{base}/control/clock/advance/", json={"seconds": 1})
+        for thread, _ in calls:
+            thread.join(30)
+    assert early == 8 and 0 < by_two < 8
+    assert [answer[0].status_code for _, answer in calls] == [200] * 8  # type: ignore[attr-defined]
+
+
+def test_a_lost_result_backend_fails_the_reads_of_a_task_and_nothing_else(
+    world: tuple[httpx.Client, str],
+) -> None:
+    client, base = world
+    add(client, base, fault="result_backend", backend="unreachable")
+    reads = [
+        client.get(f"{base}/api/task/{STARTED}/{view}/", headers=auth("alice"))
+        for view in ("status", "state", "done")
+    ]
+    listed = client.get(f"{base}/api/task/", headers=auth("alice"))
+    client.put(
+        f"{base}/control/faults/", json={"rules": [{"fault": "result_backend", "backend": "error"}]}
+    )
+    error = client.get(f"{base}/api/task/{STARTED}/status/", headers=auth("alice"))
+    assert [r.status_code for r in reads] == [502] * 3
+    assert all("detail" in r.json() for r in reads)
+    assert listed.status_code == 200
+    assert error.status_code == 500
+
+
 def test_a_dropped_request_never_reaches_the_server(world: tuple[httpx.Client, str]) -> None:
     client, base = world
     add(client, base, fault="drop", operations=["taskCancel"], times=1)

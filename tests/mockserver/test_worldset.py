@@ -129,6 +129,19 @@ def test_a_deleted_world_is_gone(client: httpx.Client) -> None:
         ({"name": "x", "colour": "red"}, 400, "colour"),
         ({"name": "x", "at": "yesterday"}, 400, "at"),
         ({"name": "x", "world": {"format": "esdc-world/1", "users": "none"}}, 400, "world"),
+        (
+            {"name": "x", "world": {"users": []}},
+            400,
+            "as a World, 'format' is a required property; as a DeploymentExport,",
+        ),
+        (
+            {
+                "name": "x",
+                "world": {"format": "esdc-world/1", "datacenters": [{"id": 1}], "users": []},
+            },
+            400,
+            "as a World, datacenters[0]: 'name' is a required property",
+        ),
     ],
 )
 def test_bad_worlds_get_a_clear_error_and_make_nothing(

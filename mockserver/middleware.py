@@ -319,6 +319,10 @@ class ApiPipeline:
         if preference is not None and preference.forced:
             assert self.prefer is not None
             forced = self.prefer.answer(operation.operation_id, preference)
+            try:  # es_dc names the datacenter the request names (by its query or URL)
+                self._settle_dc(operation, scope, caller, None)
+            except ApiError:
+                pass  # one it may not use: the forced answer takes that check's place
             return self._forced(forced, caller, accept, path_params.get("task_id"))
         self._settle_dc(operation, scope, caller, body)
         self._check_permission(operation, caller, path_params)

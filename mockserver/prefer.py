@@ -9,7 +9,8 @@ example's body (the response's first example when none is named; without a code,
 response that has an example of that name, lowest code first, where Prism looks in the lowest
 2xx only), and its documented headers (``es_task_response``, ``Retry-After``) with their
 documented values; the ``es_*`` headers are the caller's own, as the pipeline sets them for
-every answer, and only where the response documents them; an example that names a task
+every answer (``es_dc`` the datacenter the query or the ``/dc/{dc}/`` URL names, where the
+caller may use it), and only where the response documents them; an example that names a task
 names the request's (``task_id``). ``Preference-Applied`` (RFC 7240) says what was applied.
 
 The URL, ``Accept``, the credentials, the throttle and the method are checked as always; the

@@ -102,6 +102,18 @@ def test_the_checks_before_the_operation_still_run(world: tuple[httpx.Client, st
     assert wrong_method.status_code == 405
 
 
+@pytest.mark.parametrize("url", ["/api/dc/lab/task/", "/api/task/?dc=lab"])
+def test_a_forced_answer_names_the_datacenter_the_request_names(
+    world: tuple[httpx.Client, str], url: str
+) -> None:
+    client, base = world
+    real = client.get(f"{base}{url}", headers=auth("bob"))
+    forced = client.get(f"{base}{url}", headers={**auth("bob"), "Prefer": "code=200"})
+    elsewhere = client.get(f"{base}{url}", headers={**auth("alice"), "Prefer": "code=200"})
+    assert (real.headers["es_dc"], forced.headers["es_dc"]) == ("lab", "lab")
+    assert (elsewhere.status_code, elsewhere.headers["es_dc"]) == (200, "main")  # not hers
+
+
 def test_answers_documented_without_the_es_headers_come_without_them(
     world: tuple[httpx.Client, str],
 ) -> None:

@@ -161,6 +161,9 @@ def test_a_hundred_worlds_fit_and_each_keeps_to_itself(client: httpx.Client) -> 
         client.put(f"/w/worker-{n}/api/task/{STARTED}/cancel/", headers=auth("alice"))
     listed = client.get("/control/worlds/").json()
     assert len(listed["worlds"]) == 100 and listed["limit"] == 150
+    # a copy of the demo world's store: about 420 KiB (python -m bench.worlds measures the
+    # memory, about 600 KiB a world); ten times that would no longer be cheap
+    assert max(w["store_bytes"] for w in listed["worlds"]) < 1024 * 1024
     assert [status(client, f"/w/worker-{n}") for n in range(6)] == ["REVOKED", "STARTED"] * 3
 
 

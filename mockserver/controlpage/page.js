@@ -275,6 +275,7 @@ function renderJournal(journal) {
 // -- everything, every second --------------------------------------------------------------
 
 let refreshing = null;
+let refreshFailed = false; // the banner shows what the last refresh met, until one works
 
 async function refresh() {
   if (refreshing) return refreshing;
@@ -296,15 +297,41 @@ async function refresh() {
       renderFaults(faults);
       renderJournal(journal);
       if (reload.enabled && reload.error) {
-        showError(new Error(`reload failed, still serving generation ${reload.generation}: ${reload.error}`));
+        throw new Error(`reload failed, still serving generation ${reload.generation}: ${reload.error}`);
       }
+      if (refreshFailed) clearError();
+      refreshFailed = false;
     } catch (error) {
       showError(error);
+      refreshFailed = true;
     } finally {
       refreshing = null;
     }
   })();
   return refreshing;
+}
+
+// The accounts (for the creator and user choices) and the named worlds: read once, and again
+// when the page is given a token.
+async function loadAccounts() {
+  try {
+    const overview = await control("GET", "");
+    const names = overview.accounts.map((a) => a.username);
+    $("#new-creator").replaceChildren(...names.map((name) => el("option", {}, name)));
+    $("#fault-user").replaceChildren(
+      el("option", { value: "" }, "anyone"),
+      ...names.map((name) => el("option", {}, name)),
+    );
+    if (!WORLD) {
+      const { worlds } = await control("GET", "worlds/");
+      $("#worlds").hidden = !worlds.length;
+      $("#world-list").replaceChildren(
+        ...worlds.map((w) => el("li", {}, el("a", { href: withToken(w.control) }, w.name), ` · ${w.tasks} tasks`)),
+      );
+    }
+  } catch (error) {
+    showError(error);
+  }
 }
 
 function startToken() {
@@ -320,7 +347,7 @@ function startToken() {
     event.preventDefault();
     keep();
     clearError();
-    refresh();
+    loadAccounts().then(refresh);
   });
 }
 
@@ -356,23 +383,7 @@ async function start() {
       }),
     ),
   );
-  try {
-    const overview = await control("GET", "");
-    const names = overview.accounts.map((a) => a.username);
-    $("#new-creator").replaceChildren(...names.map((name) => el("option", {}, name)));
-    $("#fault-user").append(...names.map((name) => el("option", {}, name)));
-    if (!WORLD) {
-      const { worlds } = await control("GET", "worlds/");
-      if (worlds.length) {
-        $("#worlds").hidden = false;
-        $("#world-list").replaceChildren(
-          ...worlds.map((w) => el("li", {}, el("a", { href: withToken(w.control) }, w.name), ` · ${w.tasks} tasks`)),
-        );
-      }
-    }
-  } catch (error) {
-    showError(error);
-  }
+  await loadAccounts();
   await refresh();
   document.body.dataset.ready = "true";
   setInterval(refresh, REFRESH_MS);

@@ -177,6 +177,10 @@ def test_without_the_token_the_page_shows_the_refusal_and_takes_it_from_its_fiel
         " && document.querySelector('#clock-now').textContent",
         "the clock, once the page has the token",
     )
+    browser.wait_for(
+        "[...document.querySelectorAll('#new-creator option')].some(o => o.value === 'alice')",
+        "the accounts to make a task for",
+    )
     refused = len(guard.refused)
     browser.click('button[data-advance="3600"]')
     browser.wait_for(

@@ -16,6 +16,7 @@ from esdc_api.spec import SPEC_ROOT
 from mockserver import create_app
 from mockserver.reload import Reloader, watched_files
 from mockserver.worlds import DEMO_WORLD
+from tests.browser import Browser
 from tests.conftest import LiveServer, frozen_settings, serve_in_thread
 from tests.mockserver.test_serve import start, stop
 
@@ -84,6 +85,30 @@ def test_a_spec_that_does_not_load_leaves_the_old_server_and_says_why(
     assert "task-status.yaml" in failed["error"]
     assert "could not be built" in said[0] and "still serving generation 1" in said[0]
     assert (fixed["generation"], fixed["error"], now) == (2, None, "4.7")
+
+
+def test_the_control_page_says_a_reload_failed_until_one_works(
+    live: LiveServer, files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    spec, _ = files
+    paths = spec.parent / "paths" / "task-status.yaml"
+    banner = "document.querySelector('#banner')"
+    browser = Browser(tmp_path / "profile")
+    try:
+        browser.open(f"{live.url}/control/")
+        browser.wait_for("document.body.dataset.ready === 'true'", "itself, ready")
+        with live.client() as client:
+            paths.write_text(paths.read_text() + "\n  : [unclosed\n")
+            client.post("/control/reload/", json={})
+            shown = browser.wait_for(
+                f"!{banner}.hidden && {banner}.textContent", "the failed reload"
+            )
+            paths.write_text(paths.read_text().replace("\n  : [unclosed\n", ""))
+            client.post("/control/reload/", json={})
+            browser.wait_for(f"{banner}.hidden", "the banner gone once a reload worked")
+    finally:
+        browser.close()
+    assert "reload failed, still serving generation 1" in shown and "task-status.yaml" in shown
 
 
 def test_a_changed_world_file_makes_a_new_world(live: LiveServer, files: tuple[Path, Path]) -> None:

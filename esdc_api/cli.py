@@ -269,6 +269,29 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     help="Processes serving the API, all from one database file, each seeing the others' "
     "writes at once; with the default --db :memory: the world goes into a temporary file.",
 )
+@click.option(
+    "--max-worlds",
+    default=256,
+    show_default=True,
+    type=click.IntRange(0, 100_000),
+    help="How many named worlds (/w/NAME/api/, made with POST /control/worlds/) the server "
+    "holds at most.",
+)
+@click.option(
+    "--journal",
+    "journal_size",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(0, 1_000_000),
+    help="How many requests to /api/ each world's journal keeps (GET /control/requests/); "
+    "0 keeps none.",
+)
+@click.option(
+    "--reload",
+    is_flag=True,
+    help="Build the server again when a file of the spec or the world file changes; a file "
+    "that does not load leaves the previous server answering (GET /control/reload/ says why).",
+)
 def serve(**options: Any) -> None:
     """Run the reference server: the task API of a simulated deployment on 127.0.0.1:8000.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
@@ -40,17 +41,22 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from esdc_api.bundler import dereference
 from esdc_api.rates import Rate
 from esdc_api.spec import CONTROL_SPEC_ROOT, Spec, load_bundle
+from esdc_api.spec import operations as spec_operations
 from mockserver.answers import AnswerCache
 from mockserver.bodies import VALIDATOR_MAP
 from mockserver.clock import ControlledClock
 from mockserver.control import Control
 from mockserver.deployment import Deployment
 from mockserver.dispatch import Caller, Operations, connexion_views
-from mockserver.errors import ApiError
+from mockserver.errors import ApiError, FieldErrors
+from mockserver.faults import Faults
 from mockserver.handlers import Handlers
+from mockserver.holds import SERVER_SEND_KEY
 from mockserver.i18n import ENGLISH, translate_body
+from mockserver.journal import Journal
 from mockserver.middleware import CALLER_KEY, ApiPipeline
 from mockserver.negotiation import indent_of
+from mockserver.prefer import PreferTable
 from mockserver.responses import dumps
 from mockserver.routing import Router
 from mockserver.settings import Settings
@@ -59,9 +65,22 @@ from mockserver.store import Store
 from mockserver.throttle import Throttle
 from mockserver.worlds import DEMO_WORLD
 from mockserver.worlds.install import install, read_world
+from mockserver.worlds.model import World
+from mockserver.worldset import (
+    PREFIX_KEY,
+    WORLD_KEY,
+    ByWorld,
+    LiveWorld,
+    Rejoined,
+    WorldRouter,
+    WorldSet,
+    template_loader,
+)
 
 API_BASE = "/api"
 CONTROL_BASE = "/control"
+#: How many answers a named world keeps (the server's own world keeps 512).
+NAMED_WORLD_ANSWERS = 128
 log = logging.getLogger("mockserver")
 
 
@@ -74,11 +93,15 @@ def _api_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     if isinstance(caller, Caller):
         language = caller.language
         caller.plain = caller.plain or exc.plain
+    body = exc.body()
+    path = request.scope.get("path", "")[len(request.scope.get(PREFIX_KEY, "")) :]
+    if isinstance(exc, FieldErrors) and path.startswith(CONTROL_BASE + "/"):
+        body = {"detail": exc.as_detail()}  # the control API's own error shape
     return ConnexionResponse(
         status_code=int(exc.status),
         mimetype="application/json",
         content_type="application/json",
-        body=dumps(translate_body(exc.body(), language), indent_of(request.headers.get("accept"))),
+        body=dumps(translate_body(body, language), indent_of(request.headers.get("accept"))),
         headers=exc.headers(),
     )
 
@@ -106,8 +129,8 @@ def _server_error(request: ConnexionRequest, exc: Exception) -> ConnexionRespons
 
 
 class ReferenceServer:
-    """The reference server as an ASGI application, with its deployment and its operations (the
-    rules each request is checked by) at hand for tests."""
+    """The reference server as an ASGI application, with its own world's deployment, clock and
+    operations (the rules each request is checked by) at hand for tests, and its named worlds."""
 
     def __init__(
         self,
@@ -117,6 +140,7 @@ class ReferenceServer:
         settings: Settings,
         answers: AnswerCache | None = None,
         operations: Operations | None = None,
+        worlds: WorldSet | None = None,
     ) -> None:
         self.asgi = asgi
         self.deployment = deployment
@@ -124,9 +148,10 @@ class ReferenceServer:
         self.settings = settings
         self.answers = answers
         self.operations = operations
+        self.worlds = worlds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.deployment.sync()  # what other processes on the same database changed
+        scope[SERVER_SEND_KEY] = send  # the server's own, for a fault that drops the connection
         await self.asgi(scope, receive, send)
 
     def __repr__(self) -> str:
@@ -172,6 +197,7 @@ def create_app(
     # templated ones that would also match them (/task/{task_id}/).
     spec = {**spec, "paths": dict(sorted(spec["paths"].items(), key=lambda item: "{" in item[0]))}
     deployment, clock = build_deployment(settings)
+    world_file = settings.world or DEMO_WORLD
     handlers = Handlers(deployment)
     control = Control(deployment, clock, settings=settings)
 
@@ -189,7 +215,7 @@ def create_app(
     app.add_api(
         spec,
         base_path=API_BASE,
-        resolver=Resolver(connexion_views(spec, handlers, CALLER_KEY)),
+        resolver=Resolver(connexion_views(spec, handlers, CALLER_KEY, _world_handlers)),
         validator_map=VALIDATOR_MAP,
         validate_responses=settings.validate_responses,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
@@ -197,7 +223,7 @@ def create_app(
     app.add_api(
         dereference(control_served),
         base_path=CONTROL_BASE,
-        resolver=Resolver(control.resolve),
+        resolver=Resolver(control.resolve_per_world),
         validator_map=VALIDATOR_MAP,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
     )
@@ -207,30 +233,26 @@ def create_app(
     if settings.docs_dir is not None:
         _serve_docs(app, settings.docs_dir)
 
-    answers = (
-        AnswerCache(lambda: deployment.store.writes, deployment.now)
-        if settings.cache and not settings.validate_responses
-        else None
+    parts = _WorldParts(Rejoined(app), settings, spec, Router(spec, API_BASE))
+    own = parts.make(None, deployment, clock, template_loader(world_file), handlers, control)
+    worlds = WorldSet(
+        own,
+        make=parts.make,
+        load=template_loader(world_file),
+        start=clock.now(),
+        scale=settings.scale,
+        history=settings.history,
+        seed=settings.seed,
+        limit=settings.max_worlds,
+        refuse=(
+            f"named worlds live in one process's memory, and {settings.workers} processes serve "
+            "this server (--workers): start one without --workers for them"
+            if settings.workers > 1 or settings.attach
+            else None
+        ),
     )
-    throttles = (
-        Throttle(Rate.parse(settings.user_rate), enabled=settings.throttle),
-        Throttle(Rate.parse(settings.anon_rate), enabled=settings.throttle),
-    )
-    control.throttles = throttles
-    operations = Operations(spec, handlers, answers)
-    asgi: ASGIApp = ApiPipeline(
-        app,
-        deployment=deployment,
-        router=Router(spec, API_BASE),
-        version=str(spec["info"]["version"]),
-        user_throttle=throttles[0],
-        anon_throttle=throttles[1],
-        operations=operations,
-        # Checking answers against the spec is connexion's job: then it validates and calls
-        # the handlers too. Otherwise the pipeline calls them itself, a lot faster.
-        via_connexion=settings.validate_responses,
-        passthrough=(f"{API_BASE}/ui",),
-    )
+    parts.worlds = control.worlds = worlds
+    asgi: ASGIApp = ByWorld(own.pipeline)
     asgi = SpecDocuments(asgi, {API_BASE: served, CONTROL_BASE: control_served})
     asgi = SiteRoot(asgi, location=f"{API_BASE}/ui/")
     if settings.cors_origins:
@@ -260,7 +282,95 @@ def create_app(
             ),
             API_BASE,
         )
-    return ReferenceServer(asgi, deployment, clock, settings, answers, operations)
+    asgi = WorldRouter(asgi, worlds)
+    return ReferenceServer(asgi, deployment, clock, settings, own.answers, own.operations, worlds)
+
+
+# -- what each world has of its own (the server's and the named ones: mockserver/worldset.py) --
+
+
+def _world_handlers(scope: Scope) -> object:
+    """The handlers of the world a request is for, when connexion calls them."""
+    world = scope.get(WORLD_KEY)
+    return None if world is None else world.handlers
+
+
+class _WorldParts:
+    """Builds the parts a world has of its own around its deployment: handlers, control,
+    throttles, kept answers, operations and the pipeline; all share the spec, its router and
+    connexion (``app``)."""
+
+    def __init__(
+        self, app: ASGIApp, settings: Settings, spec: dict[str, Any], router: Router
+    ) -> None:
+        self.app, self.settings, self.spec, self.router = app, settings, spec, router
+        self.version = str(spec["info"]["version"])
+        self.operation_ids = tuple(
+            op["operationId"] for _path, method, op in spec_operations(spec) if method != "options"
+        )
+        self.prefer = PreferTable.from_spec(spec)
+        self.worlds: WorldSet | None = None
+
+    def make(
+        self,
+        name: str | None,
+        deployment: Deployment,
+        clock: ControlledClock,
+        load: Callable[[datetime], World],
+        handlers: Handlers | None = None,
+        control: Control | None = None,
+    ) -> LiveWorld:
+        settings = self.settings
+        handlers = handlers or Handlers(deployment)
+        control = control or Control(deployment, clock, settings=settings, load=load)
+        control.worlds = self.worlds
+        answers = (
+            AnswerCache(
+                lambda: deployment.store.writes,
+                deployment.now,
+                size=512 if name is None else NAMED_WORLD_ANSWERS,
+            )
+            if settings.cache and not settings.validate_responses
+            else None
+        )
+        throttles = (
+            Throttle(Rate.parse(settings.user_rate), enabled=settings.throttle),
+            Throttle(Rate.parse(settings.anon_rate), enabled=settings.throttle),
+        )
+        control.throttles = throttles
+        operations = Operations(self.spec, handlers, answers)
+        control.journal = journal = Journal(settings.journal_size)
+        control.faults = faults = Faults(deployment.store)
+        control.operation_ids = self.operation_ids
+        pipeline = ApiPipeline(
+            self.app,
+            deployment=deployment,
+            router=self.router,
+            version=self.version,
+            user_throttle=throttles[0],
+            anon_throttle=throttles[1],
+            operations=operations,
+            # Checking answers against the spec is connexion's job: then it validates and
+            # calls the handlers too. Otherwise the pipeline calls them itself, a lot faster.
+            via_connexion=settings.validate_responses,
+            passthrough=(f"{API_BASE}/ui",),
+            journal=journal,
+            faults=faults,
+            prefer=self.prefer,
+        )
+        return LiveWorld(
+            name,
+            deployment,
+            clock,
+            handlers,
+            control,
+            operations,
+            throttles,
+            answers,
+            pipeline,
+            journal,
+            faults,
+        )
 
 
 class _ApiOnly:

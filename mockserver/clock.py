@@ -55,6 +55,18 @@ class ControlledClock:
         #: Called after the clock was moved, frozen or sped up (the deployment shares it with
         #: the other processes serving the same database).
         self.on_change: Callable[[], None] | None = None
+        self._watchers: list[Callable[[], None]] = []
+
+    def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` after every move, freeze or change of speed, until the function
+        this returns is called (a request held until the clock reaches a moment waits so)."""
+        self._watchers.append(callback)
+
+        def unwatch() -> None:
+            if callback in self._watchers:
+                self._watchers.remove(callback)
+
+        return unwatch
 
     def state(self) -> dict[str, object]:
         """What another process needs to show the same time: the anchor on the machine's
@@ -77,6 +89,8 @@ class ControlledClock:
     def _changed(self) -> None:
         if self.on_change is not None:
             self.on_change()
+        for watcher in list(self._watchers):
+            watcher()
 
     def now(self) -> datetime:
         with self._lock:

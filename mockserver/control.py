@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import functools
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
 from connexion import request
 from starlette.responses import Response
 
+from mockserver import fates
 from mockserver.clock import ControlledClock
-from mockserver.deployment import Deployment, Failures, NewTask
+from mockserver.controlpage import FILES, page_file, wants_page
+from mockserver.deployment import Deployment, NewTask
 from mockserver.dispatch import handler_for
 from mockserver.errors import ApiError, NotFound
+from mockserver.faults import RESULT_BACKEND, SYSTEM_UPDATE, Faults, Rule, rule_from_json
 from mockserver.ids import TaskGroup, TaskType
+from mockserver.journal import Journal, Query
 from mockserver.lifecycle import BackendState, Message, Outcome, Queue, Task, TaskObject
 from mockserver.responses import json_response
 from mockserver.settings import Settings
@@ -21,42 +27,87 @@ from mockserver.throttle import Throttle
 from mockserver.worlds import DEMO_WORLD
 from mockserver.worlds.document import WorldError, parse_time, to_doc, write_time
 from mockserver.worlds.install import export, install, read_world, world_from_doc
+from mockserver.worlds.model import World
+from mockserver.worldset import WORLD_KEY, LiveWorld, WorldSet
+
+#: How far from the wall clock a clock at scale 1 may be and still count as real time (s).
+REAL_TIME_TOLERANCE = 1.0
 
 
 class ControlError(ApiError):
     status = HTTPStatus.BAD_REQUEST
 
 
-class ClockConflict(ApiError):
+class ControlConflict(ApiError):
+    """What the control API cannot do in the server's present state."""
+
     status = HTTPStatus.CONFLICT
 
 
+class ClockConflict(ControlConflict):
+    """A move that would send the clock, and the tasks, backwards."""
+
+
 class Control:
-    """Handlers of the control API for one deployment."""
+    """Handlers of the control API for one deployment.
+
+    :param load: reads the world a reset rebuilds, for a moment (the server's world file by
+        default).
+    """
 
     def __init__(
-        self, deployment: Deployment, clock: ControlledClock, *, settings: Settings
+        self,
+        deployment: Deployment,
+        clock: ControlledClock,
+        *,
+        settings: Settings,
+        load: Callable[[datetime], World] | None = None,
     ) -> None:
         self.deployment = deployment
         self.clock = clock
         self.settings = settings
+        self.load = load or (lambda now: read_world(settings.world or DEMO_WORLD, now))
         self.throttles: tuple[Throttle, ...] = ()
+        self.worlds: WorldSet | None = None
+        self.journal = Journal(0)
+        self.faults = Faults(deployment.store)
+        #: The task API's operationIds, which fault rules may name.
+        self.operation_ids: tuple[str, ...] = ()
         self._throttle_clock = "real"
 
     def resolve(self, operation_id: str) -> Any:
         """Connexion's function resolver: the handler for ``operation_id``."""
         return handler_for(self, operation_id)
 
+    def resolve_per_world(self, operation_id: str) -> Any:
+        """Connexion's function resolver: the handler for ``operation_id`` of the world the
+        request is for (this control's by default). It has the signature of this control's own
+        handler, which connexion reads to pass the parameters."""
+        default = handler_for(self, operation_id)
+
+        @functools.wraps(default)
+        async def handler(*args: Any, **kwargs: Any) -> Any:
+            world = request.scope.get(WORLD_KEY)
+            own = self if world is None else world.control
+            return await getattr(own, operation_id)(*args, **kwargs)
+
+        return handler
+
     @staticmethod
     def _json(status: HTTPStatus, body: Any) -> Response:
         return json_response(status, body, accept=request.headers.get("accept"))
 
-    def _clock(self) -> dict[str, Any]:
+    def _clock(self, *, offset: bool = True) -> dict[str, Any]:
+        """The clock's state; ``offset`` (from the wall clock) changes by itself on a clock
+        that is not in real time, so the overview leaves it out."""
+        now = self.clock.now()
+        ahead = (now - datetime.now(UTC)).total_seconds()
         return {
-            "now": self.clock.now().isoformat(),
+            "now": now.isoformat(),
             "scale": self.clock.scale,
             "frozen": self.clock.frozen,
-        }
+            "real_time": self.clock.scale == 1 and abs(ahead) < REAL_TIME_TOLERANCE,
+        } | ({"offset": round(ahead, 3)} if offset else {})
 
     def _accounts(self) -> list[dict[str, Any]]:
         return [
@@ -86,7 +137,7 @@ class Control:
         self.deployment.settle()
         store, now = self.deployment.store, self.clock.now()
         return {
-            "clock": self._clock(),
+            "clock": self._clock(offset=False),
             "tasks": store.count_tasks(),
             "running": store.count_listed(now),
             "log_entries": store.count_log(),
@@ -95,7 +146,17 @@ class Control:
         }
 
     async def overview(self) -> Response:
+        if wants_page(request.headers.get("accept")):
+            page = page_file("index.html")
+            assert page is not None
+            return page
         return self._json(HTTPStatus.OK, self._overview())
+
+    async def pageFile(self, name: str) -> Response:
+        page = page_file(name)
+        if page is None:
+            raise NotFound(f"No file {name!r} of the control page; it has {', '.join(FILES)}")
+        return page
 
     async def accounts(self) -> Response:
         return self._json(HTTPStatus.OK, self._accounts())
@@ -118,9 +179,8 @@ class Control:
 
     async def reset(self, body: Any = None) -> Response:
         body = body or {}
-        path = self.settings.world or DEMO_WORLD
         self._replace(
-            lambda now: read_world(path, now),
+            self.load,
             history_tasks=body.get("history", self.settings.history),
             seed=body.get("seed", self.settings.seed),
         )
@@ -138,18 +198,175 @@ class Control:
         self._replace(lambda now: world_from_doc(body, now))
         return self._json(HTTPStatus.OK, self._overview())
 
+    # -- reloading ------------------------------------------------------------------------
+
+    def _reload_state(self) -> dict[str, Any]:
+        reloader = self._worlds().reloader
+        if reloader is None:
+            return {"enabled": False}
+        state: dict[str, Any] = reloader.state.as_json()
+        return state
+
+    async def showReload(self) -> Response:
+        return self._json(HTTPStatus.OK, self._reload_state())
+
+    async def reloadNow(self, body: Any = None) -> Response:
+        reloader = self._worlds().reloader
+        if reloader is None:
+            raise ControlConflict(
+                "the server does not reload: start it with esdc-api serve --reload"
+            )
+        reloader.check()
+        return self._json(HTTPStatus.OK, self._reload_state())
+
+    # -- the request journal -------------------------------------------------------------
+
+    async def listRequests(
+        self,
+        path: str | None = None,
+        user: str | None = None,
+        status: str | None = None,
+        method: str | None = None,
+        operation: str | None = None,
+        since: int | None = None,
+        limit: int | None = None,
+    ) -> Response:
+        query = Query(path, user, status, method, operation, since, limit)
+        journal = self.journal
+        return self._json(
+            HTTPStatus.OK,
+            {
+                "size": journal.size,
+                "recorded": journal.recorded,
+                "processes": self.settings.workers,
+                "requests": [entry.as_json() for entry in journal.select(query)],
+            },
+        )
+
+    async def clearRequests(self, body: Any = None) -> Response:
+        return self._json(HTTPStatus.OK, {"cleared": self.journal.clear()})
+
+    # -- named worlds --------------------------------------------------------------------
+
+    def _worlds(self) -> WorldSet:
+        assert self.worlds is not None  # the application sets it
+        return self.worlds
+
+    @staticmethod
+    def _world(world: LiveWorld) -> dict[str, Any]:
+        world.deployment.settle()
+        store, clock = world.deployment.store, world.clock
+        return {
+            "name": world.name,
+            "api": f"{world.prefix}/api/",
+            "control": f"{world.prefix}/control/",
+            "created": world.created.isoformat(),
+            "clock": {"now": clock.now().isoformat(), "scale": clock.scale, "frozen": clock.frozen},
+            "tasks": store.count_tasks(),
+            "log_entries": store.count_log(),
+            "store_bytes": store.size(),
+        }
+
+    async def listWorlds(self) -> Response:
+        worlds = self._worlds()
+        return self._json(
+            HTTPStatus.OK,
+            {"limit": worlds.limit, "worlds": [self._world(world) for world in worlds]},
+        )
+
+    async def createWorld(self, body: dict[str, Any]) -> Response:
+        at = None if body.get("at") is None else _moment(body["at"], "at")
+        world = self._worlds().create(
+            body["name"], document=body.get("world"), at=at, scale=body.get("scale")
+        )
+        return self._json(HTTPStatus.CREATED, self._world(world))
+
+    async def showWorld(self, name: str) -> Response:
+        return self._json(HTTPStatus.OK, self._world(self._worlds().find(name)))
+
+    async def deleteWorld(self, name: str, body: Any = None) -> Response:
+        return self._json(HTTPStatus.OK, self._world(self._worlds().delete(name)))
+
     # -- failures, workers and throttle ----------------------------------------------------
 
     def _failures(self) -> dict[str, Any]:
-        failures = self.deployment.failures
-        return {"system_update": failures.system_update, "result_backend": failures.result_backend}
+        self.faults.sync()
+        backend = self.faults.get(RESULT_BACKEND)
+        return {
+            "system_update": self.faults.get(SYSTEM_UPDATE) is not None,
+            "result_backend": "ok" if backend is None else backend.backend,
+        }
 
     async def showFailures(self) -> Response:
         return self._json(HTTPStatus.OK, self._failures())
 
     async def setFailures(self, body: dict[str, Any]) -> Response:
-        self.deployment.set_failures(Failures(**{**self._failures(), **body}))
+        """A view onto two fault rules: ``failures-system-update`` and
+        ``failures-result-backend``, each for every request it applies to."""
+        faults = self.faults
+        if "system_update" in body:
+            if body["system_update"]:
+                faults.add(Rule(SYSTEM_UPDATE, "system_update"))
+            else:
+                faults.remove(SYSTEM_UPDATE)
+        if "result_backend" in body:
+            if body["result_backend"] == "ok":
+                faults.remove(RESULT_BACKEND)
+            else:
+                faults.add(Rule(RESULT_BACKEND, "result_backend", backend=body["result_backend"]))
         return self._json(HTTPStatus.OK, self._failures())
+
+    # -- fault rules -----------------------------------------------------------------------
+
+    def _rule(self, doc: Any, rule_id: str) -> Rule:
+        return rule_from_json(
+            doc,
+            rule_id=rule_id,
+            operations=self.operation_ids,
+            users=[u.username for u in self.deployment.users.values()],
+        )
+
+    def _rules(self) -> dict[str, Any]:
+        self.faults.sync()
+        return {
+            "rules": [rule.as_json() for rule in self.faults.rules],
+            "held": self.faults.held,
+        }
+
+    async def listFaults(self) -> Response:
+        return self._json(HTTPStatus.OK, self._rules())
+
+    async def addFault(self, body: Any) -> Response:
+        self.faults.sync()
+        rule = self.faults.add(self._rule(body, self.faults.next_id()))
+        return self._json(HTTPStatus.CREATED, rule.as_json())
+
+    async def replaceFaults(self, body: dict[str, Any]) -> Response:
+        rules = [self._rule(doc, f"rule-{n}") for n, doc in enumerate(body["rules"], 1)]
+        if len({rule.id for rule in rules}) != len(rules):
+            raise ControlError("id: two rules have the same id")
+        self.faults.replace_all(rules)
+        return self._json(HTTPStatus.OK, self._rules())
+
+    async def clearFaults(self, body: Any = None) -> Response:
+        self.faults.replace_all([])
+        return self._json(HTTPStatus.OK, self._rules())
+
+    async def showFault(self, rule_id: str) -> Response:
+        self.faults.sync()
+        return self._json(HTTPStatus.OK, self._find_rule(rule_id).as_json())
+
+    async def deleteFault(self, rule_id: str, body: Any = None) -> Response:
+        rule = self._find_rule(rule_id)
+        self.faults.remove(rule.id)
+        return self._json(HTTPStatus.OK, rule.as_json())
+
+    def _find_rule(self, rule_id: str) -> Rule:
+        rule = self.faults.get(rule_id)
+        if rule is None:
+            known = ", ".join(r.id for r in self.faults.rules) or "none"
+            raise NotFound(f"No fault rule {rule_id!r}; the rules are {known}")
+        return rule
 
     def _workers(self) -> dict[str, Any]:
         return {
@@ -236,6 +453,19 @@ class Control:
         self.deployment.settle()
         return self._json(HTTPStatus.OK, self._clock())
 
+    async def realTimeClock(self, body: Any = None) -> Response:
+        now, wall = self.clock.now(), datetime.now(UTC)
+        if now > wall + timedelta(seconds=REAL_TIME_TOLERANCE):
+            raise ClockConflict(
+                f"the clock shows {now.isoformat()}, {(now - wall).total_seconds():g} s ahead "
+                "of real time: going back to real time would send tasks backwards. PUT "
+                "/control/world/?at=... starts a world over at an earlier moment"
+            )
+        self.clock.set(max(now, wall))
+        self.clock.set_scale(1)
+        self.deployment.settle()
+        return self._json(HTTPStatus.OK, self._clock())
+
     async def freezeClock(self) -> Response:
         self.clock.freeze()
         return self._json(HTTPStatus.OK, self._clock())
@@ -250,13 +480,42 @@ class Control:
         task = self.deployment.start_task(self._new_task(body))
         return self._json(HTTPStatus.CREATED, self._task(task))
 
+    async def listTasks(self, state: str | None = None, limit: int = 50) -> Response:
+        self.deployment.settle()
+        now = self.clock.now()
+        tasks = self.deployment.store.recent_tasks(limit if state is None else 10_000)
+        if state is not None:
+            tasks = [t for t in tasks if str(t.backend(now)[0].shown) == state][:limit]
+        return self._json(HTTPStatus.OK, [self._task(task) for task in tasks])
+
     async def getTask(self, task_id: str) -> Response:
-        return self._json(HTTPStatus.OK, self._task(self._find(task_id)))
+        self.deployment.settle()
+        return self._json(HTTPStatus.OK, self._task(self._find(task_id), full=True))
+
+    async def finishTask(self, task_id: str, body: Any = None) -> Response:
+        body = body or {}
+        task = fates.finish(
+            self.deployment,
+            task_id,
+            Outcome(body.get("outcome", "SUCCESS")),
+            body.get("result"),
+        )
+        return self._json(HTTPStatus.OK, self._task(task, full=True))
+
+    async def hangTask(self, task_id: str, body: Any = None) -> Response:
+        return self._json(
+            HTTPStatus.OK, self._task(fates.hang(self.deployment, task_id), full=True)
+        )
+
+    async def ignoreCancel(self, task_id: str, body: Any = None) -> Response:
+        ignored = bool((body or {}).get("ignore", True))
+        task = fates.set_cancel(self.deployment, task_id, ignored=ignored)
+        return self._json(HTTPStatus.OK, self._task(task, full=True))
 
     def _find(self, task_id: str) -> Task:
         task = self.deployment.store.get_task(task_id)
         if task is None:
-            raise NotFound(f"No task {task_id!r}; GET /control/ shows what the server holds")
+            raise NotFound(f"No task {task_id!r}; GET /control/tasks/ lists the tasks")
         return task
 
     async def publishMessage(self, task_id: str, body: Any = None) -> Response:
@@ -317,7 +576,7 @@ class Control:
             detail=body.get("detail", ""),
         )
 
-    def _task(self, task: Task) -> dict[str, Any]:
+    def _task(self, task: Task, *, full: bool = False) -> dict[str, Any]:
         now = self.clock.now()
         final = task.final_step()
         started = next((s.at for s in task.steps if s.state is BackendState.STARTED), None)
@@ -344,6 +603,25 @@ class Control:
             "steps": [
                 {"state": str(s.state), "at": s.at.isoformat(), "result": s.result}
                 for s in task.steps
+            ],
+            "cancel": task.cancel,
+        } | (self._task_story(task) if full else {})
+
+    def _task_story(self, task: Task) -> dict[str, Any]:
+        """What a task went through, and what it will still do."""
+        now = self.clock.now()
+        return {
+            "history": [
+                {"state": str(c.state), "at": c.at.isoformat(), "result": c.result}
+                | ({} if c.task == task.id else {"task": c.task})
+                for c in fates.history(self.deployment, task)
+            ],
+            "planned": [
+                {"state": str(s.state), "at": s.at.isoformat()} for s in task.steps if s.at > now
+            ],
+            "log": [
+                {"time": e.time.isoformat(), "status": str(e.status), "detail": e.detail}
+                for e in self.deployment.store.task_log(task.id)
             ],
         }
 

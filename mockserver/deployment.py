@@ -16,7 +16,7 @@ import math
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from random import Random
 from typing import Any, TypeVar
@@ -32,8 +32,6 @@ from mockserver.errors import (
     InvalidPage,
     LoginFailed,
     PreconditionFailed,
-    ResultBackendFailed,
-    ServiceUnavailable,
     TaskNotFound,
     UnknownError,
     UnsafeDelete,
@@ -81,19 +79,6 @@ CALLBACK_MAX_WAIT = timedelta(seconds=15)
 #: How long a cancel waits before it reads the task's state (the real view sleeps a second).
 CANCEL_WAIT = timedelta(seconds=1)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Failures:
-    """Ways the deployment fails, as real ones do.
-
-    :param system_update: a system update runs: non-staff users get 503.
-    :param result_backend: ``ok``, or how reading a task's state fails: ``timeout`` (504),
-        ``unreachable`` (502) or ``error`` (500).
-    """
-
-    system_update: bool = False
-    result_backend: str = "ok"
 
 
 @dataclass(frozen=True)
@@ -164,7 +149,6 @@ class Deployment:
         raw = self.store.get_meta("settings")
         self.settings = WorldSettings(**json.loads(raw)) if raw else WorldSettings()
         self.workers = self._read_workers()
-        self.failures = Failures(**json.loads(self.store.get_meta("failures") or "{}"))
         self._quiet = None
         if isinstance(self.clock, ControlledClock):
             shared = self.store.get_meta("clock")
@@ -176,7 +160,7 @@ class Deployment:
 
     def sync(self) -> None:
         """Read again what another process serving the same database changed: accounts,
-        settings, workers, failures, the clock (a no-op in a database of its own)."""
+        settings, workers, the clock (a no-op in a database of its own)."""
         if self.store.config_version != self._config:
             self.reload_accounts()
 
@@ -189,18 +173,6 @@ class Deployment:
             self.store.set_meta("clock", json.dumps(self.clock.state()))
             self.store.config_changed(answers=False)
             self._config = self.store.config_version
-
-    def set_failures(self, failures: Failures) -> None:
-        """Make the deployment fail as real ones do when updating or when Redis is in trouble."""
-        self.failures = failures
-        self.store.set_meta("failures", json.dumps(asdict(failures)))
-        self.store.config_changed()
-        self._config = self.store.config_version
-
-    def check_system_update(self, user: User) -> None:
-        """During a system update only SuperAdmins may use the API (503 for anyone else)."""
-        if self.failures.system_update and not user.is_staff:
-            raise ServiceUnavailable()
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -579,25 +551,10 @@ class Deployment:
     def status_at(self, task_id: str, moment: datetime) -> TaskStatus:
         """What the status endpoints answer for ``task_id`` at ``moment`` (a SUCCESS answer's
         ``meta.status`` is given once, then forgotten, as real deployments pop it)."""
-        if self.failures.result_backend != "ok":
-            raise ResultBackendFailed(self.failures.result_backend)
-        shown = task = self.store.get_task(task_id)
+        task = self.store.get_task(task_id)
         if task is None:
             return TaskStatus.unknown(task_id)
-        state, result = task.backend(self._moment(task, moment), moment)
-        changes = [task.next_change(moment)]
-        seen = {task.id}
-        while state.is_final and shown is not None and shown.callback is not None:
-            if shown.callback in seen:
-                break
-            seen.add(shown.callback)
-            callback = self.store.get_task(shown.callback)
-            if callback is None:
-                state, result = BackendState.PENDING, None
-                break
-            shown = callback
-            state, result = shown.backend(self._moment(shown, moment), moment)
-            changes.append(shown.next_change(moment))
+        state, result, shown, changes = self.shown_state(task, moment)
         code = None
         if state is BackendState.SUCCESS and shown is not None and shown.meta_status:
             with self.store.transaction():  # given once, whichever process answers first
@@ -614,6 +571,29 @@ class Deployment:
             changes_at=min(moments, default=None),
             success_code=code,
         )
+
+    def shown_state(
+        self, task: Task, moment: datetime
+    ) -> tuple[BackendState, Any, Task | None, list[datetime | None]]:
+        """What the status endpoints read for ``task`` at ``moment``, without side effects: the
+        state and result, the task they belong to (its callback's, once it finished with one;
+        ``None`` for a callback nobody knows) and when each task read next changes."""
+        shown: Task | None = task
+        state, result = task.backend(self._moment(task, moment), moment)
+        changes = [task.next_change(moment)]
+        seen = {task.id}
+        while state.is_final and shown is not None and shown.callback is not None:
+            if shown.callback in seen:
+                break
+            seen.add(shown.callback)
+            callback = self.store.get_task(shown.callback)
+            if callback is None:
+                state, result, shown = BackendState.PENDING, None, None
+                break
+            shown = callback
+            state, result = shown.backend(self._moment(shown, moment), moment)
+            changes.append(shown.next_change(moment))
+        return state, result, shown, changes
 
     def task_cancel(self, user: User, dc: Dc, task_id: str, *, force: bool = False) -> datetime:
         """Revoke a pending task of the caller's; return the moment its answer reads the task

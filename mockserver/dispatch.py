@@ -250,13 +250,17 @@ def handler_for(handlers: object, operation_id: str) -> Any:
 
 
 def connexion_views(
-    spec: dict[str, Any], handlers: object, caller_key: str
+    spec: dict[str, Any],
+    handlers: object,
+    caller_key: str,
+    handlers_of: Callable[[Scope], object] | None = None,
 ) -> Callable[[str], Callable[..., Awaitable[Response]]]:
     """Connexion's function resolver for when connexion calls the handlers, because it checks
     the answers too (``--validate-responses``): each view makes the :class:`Call` from
     connexion's request.
 
     :param caller_key: where the pipeline leaves the :class:`Caller` in the scope.
+    :param handlers_of: the handlers of the world a request is for (``handlers`` otherwise).
     """
     path_names = {
         operation["operationId"]: [
@@ -272,11 +276,22 @@ def connexion_views(
     def resolve(operation_id: str) -> Callable[..., Awaitable[Response]]:
         if operation_id not in path_names:  # an OPTIONS operation: the pipeline answers it
             return _options_view
-        return _connexion_view(
-            handler_for(handlers, operation_id), caller_key, path_names[operation_id]
-        )
+        handler = handler_for(handlers, operation_id)
+        if handlers_of is not None:
+            handler = _per_scope(handler, operation_id, handlers_of)
+        return _connexion_view(handler, caller_key, path_names[operation_id])
 
     return resolve
+
+
+def _per_scope(
+    default: Handler, operation_id: str, handlers_of: Callable[[Scope], object]
+) -> Handler:
+    async def handler(call: Call) -> Response:
+        own: Handler = getattr(handlers_of(call.scope), operation_id, default)
+        return await own(call)
+
+    return handler
 
 
 async def _options_view() -> Response:

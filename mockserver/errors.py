@@ -192,6 +192,10 @@ class FieldErrors(ApiError):
     def body(self) -> Any:
         return self.errors
 
+    def as_detail(self) -> str:
+        """The errors in one line, for the control API's ``{"detail": ...}`` shape."""
+        return "; ".join(f"{name}: {' '.join(texts)}" for name, texts in self.errors.items())
+
 
 class LoginFailed(ApiError):
     """A refused login: a message, or missing fields as ``{"field": ["message"]}``, under

@@ -22,6 +22,7 @@ from mockserver.negotiation import indent_of
 from mockserver.responses import json_response, rendered_response
 from mockserver.tasklog import LogFilter, LogStatus, Order, Page
 from mockserver.validation import parse_date
+from mockserver.worldset import PREFIX_KEY
 
 _TASK_RESPONSE = {"es_task_response": "true"}
 
@@ -169,7 +170,8 @@ class Handlers:
         }
         params["page"] = [str(number)]
         url = call.url.replace(
-            path=call.caller.original_path, query=urlencode(sorted(params.items()), doseq=True)
+            path=call.scope.get(PREFIX_KEY, "") + call.caller.original_path,
+            query=urlencode(sorted(params.items()), doseq=True),
         )
         return str(url)
 

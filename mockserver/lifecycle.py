@@ -248,6 +248,29 @@ class Task:
         if self.end_logged:
             self.unlisted_at = moment
 
+    def finished_at(
+        self, moment: datetime, state: BackendState, result: Any, expires: timedelta
+    ) -> None:
+        """End the task now as ``state`` says, with ``result``: steps it had planned after
+        ``moment`` are dropped, a task still waiting starts at ``moment`` first, its result
+        expires ``expires`` later and it leaves the lists then if it logs its end."""
+        kept = [step for step in self.steps if step.at <= moment and not step.state.is_final]
+        if not any(step.state is BackendState.STARTED for step in kept):
+            kept.append(Step(moment, BackendState.STARTED))
+        self.steps = [*kept, Step(moment, state, result)]
+        self.expires_at = moment + expires
+        self.message = self.pending_revoke = None
+        if self.end_logged:
+            self.unlisted_at = moment
+
+    def hang(self) -> None:
+        """Let the task run until it is cancelled: the end it had planned is dropped (and the
+        moment its result would have expired, and it would have left the lists)."""
+        self.steps = [step for step in self.steps if not step.state.is_final]
+        self.expires_at = None
+        if self.end_logged:
+            self.unlisted_at = None
+
     def shifted(self, after: datetime, by: timedelta) -> Task:
         """The task with everything it would do after ``after`` moved ``by`` later (its worker
         was stopped that long)."""

@@ -35,6 +35,19 @@ them:
 From step 5 on every answer carries ``Allow``, ``es_version`` and ``es_username`` (empty for
 nobody), and ``es_dc`` once the caller authenticated, except what real deployments build
 without the request: the OPTIONS answer and a refused login carry no ``es_*`` header.
+
+What frontend tests ask for comes in between, each only when asked (a request journal, a
+fault rule, a ``Prefer`` header), and costs an attribute check otherwise:
+
+- every request is noted in the world's journal as it is answered (:mod:`mockserver.journal`);
+- a ``throttle`` fault answers 429 at step 7, before the real throttle counts the request;
+- after step 8, ``Prefer`` is read (:mod:`mockserver.prefer`); the body is read (step 9)
+  unless a forced answer will take its place; then ``delay`` faults and ``Prefer: delay``
+  hold the request on the world's clock (:mod:`mockserver.holds`) and a ``drop`` fault of the
+  request stage closes the connection; a forced answer (``Prefer: code=``) is given here;
+- a ``system_update`` fault answers 503 after step 11; a ``result_backend`` fault fails
+  status, state and done before their handler, and cancel after it (its revoke went
+  through); a ``drop`` fault of the response stage closes the connection after the handler.
 """
 
 from __future__ import annotations
@@ -50,6 +63,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver import i18n
 from mockserver.accounts import User
+from mockserver.clock import ControlledClock
 from mockserver.deployment import Deployment
 from mockserver.dispatch import Caller, Operation, Operations, read_body
 from mockserver.errors import (
@@ -59,9 +73,16 @@ from mockserver.errors import (
     MethodNotAllowed,
     NotAcceptable,
     NotPermitted,
+    ResultBackendFailed,
+    ServiceUnavailable,
+    Throttled,
 )
+from mockserver.faults import Faults, Met
+from mockserver.holds import drop, hold
+from mockserver.journal import Journal, Note
 from mockserver.negotiation import select
 from mockserver.permissions import require
+from mockserver.prefer import Forced, PreferTable, parse, without_preferences
 from mockserver.responses import (
     error_response,
     html_not_found,
@@ -114,6 +135,11 @@ class ApiPipeline:
         which validates it again, calls the handler and checks the answer) instead of calling
         the operation.
     :param passthrough: paths under the base path that are not the API's (the spec, the UI).
+    :param journal: where to note each request as it is answered (:mod:`mockserver.journal`);
+        ``None`` notes nothing.
+    :param faults: the world's fault rules (:mod:`mockserver.faults`).
+    :param prefer: the operations' documented answers, which ``Prefer`` asks for
+        (:mod:`mockserver.prefer`); ``None`` ignores it.
     """
 
     def __init__(
@@ -128,6 +154,9 @@ class ApiPipeline:
         operations: Operations,
         via_connexion: bool = False,
         passthrough: tuple[str, ...] = (),
+        journal: Journal | None = None,
+        faults: Faults | None = None,
+        prefer: PreferTable | None = None,
     ) -> None:
         self.app = app
         self.deployment = deployment
@@ -138,6 +167,9 @@ class ApiPipeline:
         self.operations = operations
         self.via_connexion = via_connexion
         self.passthrough = passthrough
+        self.journal = journal if journal is not None and journal.size else None
+        self.faults = faults
+        self.prefer = prefer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -148,6 +180,21 @@ class ApiPipeline:
         ):
             await self.app(scope, receive, send)
             return
+        if self.journal is None:
+            await self._serve(scope, receive, send, None)
+            return
+        note = Note(self.deployment.now())
+        try:
+            await self._serve(scope, receive, note.watch(send), note)
+        finally:
+            operation = None
+            if note.endpoint is not None:
+                found = self.operations.get(note.endpoint.template, scope["method"])
+                operation = None if found is None else found.operation_id
+            self.journal.add(note.entry(scope, operation))
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, note: Note | None) -> None:
+        path = scope["path"]
         headers = Headers(scope=scope)
         language = i18n.negotiate(headers.get("accept-language"))
         send = localized(send, language)
@@ -175,7 +222,7 @@ class ApiPipeline:
         caller = Caller(None, path_dc, original_path, language=language)
         try:
             answer = await self._answer(
-                scope, receive, send, headers, endpoint, path_params, caller
+                scope, receive, send, headers, endpoint, path_params, caller, note
             )
             if answer is None:
                 return  # connexion answered
@@ -187,6 +234,11 @@ class ApiPipeline:
             log.exception("unhandled error on %s %s", scope["method"], original_path)
             await server_error()(scope, receive, send)
             return
+        finally:
+            if note is not None:
+                note.endpoint = endpoint
+                note.user = None if caller.user is None else caller.user.username
+                note.request_bytes = headers.get("content-length")
         present = {name for name, _ in response.raw_headers}
         response.raw_headers += [
             h for h in self._extra_headers(caller, endpoint) if h[0] not in present
@@ -202,6 +254,7 @@ class ApiPipeline:
         endpoint: Endpoint,
         path_params: dict[str, str],
         caller: Caller,
+        note: Note | None,
     ) -> Response | None:
         method = scope["method"]
         accept = headers.get("accept")
@@ -220,6 +273,14 @@ class ApiPipeline:
                 raise AuthenticationFailed()
             if not caller.user.is_active:
                 raise NotPermitted()
+        operation = self.operations.get(endpoint.template, method)
+        met = None  # the fault rules this request may meet (mockserver/faults.py)
+        if self.faults is not None and operation is not None:
+            self.faults.sync()
+            if self.faults.rules:
+                met = Met(self.faults, operation.operation_id, caller.user, note)
+        if met is not None and (throttled := met.fire("throttle")):
+            raise Throttled(throttled[0].retry_after)
         self._throttle(scope, caller.user)
         if method == "OPTIONS":
             caller.plain = True
@@ -227,19 +288,97 @@ class ApiPipeline:
         if method not in endpoint.methods:
             raise MethodNotAllowed(method)
 
-        operation = self.operations.get(endpoint.template, method)
         if operation is None:  # a path of the spec without its operation compiled
             raise MethodNotAllowed(method)
+        preference = None  # Prism's Prefer (mockserver/prefer.py), read only when sent
+        if self.prefer is not None and (
+            _has_prefer(scope) or b"__" in scope.get("query_string", b"")
+        ):
+            preference = parse(headers.get("prefer"), scope.get("query_string", b""))
+            if preference is not None:
+                query = without_preferences(scope.get("query_string", b""))
+                scope = {**scope, "query_string": query}
+                if note is not None:
+                    note.shaped = preference.text
         body = None
-        if operation.body is not None:
+        if operation.body is not None and (preference is None or not preference.forced):
             body = operation.body.read(headers.get("content-type"), await read_body(receive))
+        if met is not None or preference is not None:
+            delays = [] if met is None else met.fire("delay")
+            seconds = (0 if met is None else met.delay(delays)) + (
+                0 if preference is None else preference.delay_ms / 1000
+            )
+            if seconds > 0:
+                held = await self._hold(seconds, receive, real=Met.real(delays))
+                if held is None:
+                    return None  # the client went away
+                receive = held
+            if met is not None and met.fire("drop", stage="request"):
+                await drop(scope, send)
+                return None
+        if preference is not None and preference.forced:
+            assert self.prefer is not None
+            forced = self.prefer.answer(operation.operation_id, preference)
+            try:  # es_dc names the datacenter the request names (by its query or URL)
+                self._settle_dc(operation, scope, caller, None)
+            except ApiError:
+                pass  # one it may not use: the forced answer takes that check's place
+            return self._forced(forced, caller, accept, path_params.get("task_id"))
         self._settle_dc(operation, scope, caller, body)
         self._check_permission(operation, caller, path_params)
+        if met is not None and met.fire("system_update"):
+            raise ServiceUnavailable()
         self.deployment.settle()
+        failing = None if met is None else met.fire("result_backend")
+        if failing and operation.operation_id != "taskCancel":
+            raise ResultBackendFailed(failing[0].backend)
         if self.via_connexion:
+            if failing:
+                raise ResultBackendFailed(failing[0].backend)
             await self._hand_over(scope, send, caller, endpoint, body)
             return None
-        return await operation(scope, caller, path_params, headers, body)
+        response = await operation(scope, caller, path_params, headers, body)
+        if failing:  # the cancel's revoke went through; reading the state back fails
+            raise ResultBackendFailed(failing[0].backend)
+        if met is not None and met.fire("drop", stage="response"):
+            await drop(scope, send)
+            return None
+        return response
+
+    @staticmethod
+    def _forced(
+        forced: Forced, caller: Caller, accept: str | None, task_id: str | None
+    ) -> Response:
+        """The documented answer a ``Prefer`` asked for, with the caller's ``es_*`` headers
+        where the response documents them, and the task id of the request in the example's
+        place."""
+        if forced.bare:
+            response = not_routed()
+        else:
+            body = forced.body
+            if task_id is not None and isinstance(body, dict) and "task_id" in body:
+                body = {**body, "task_id": task_id}
+            response = json_response(forced.status, body, accept=accept)
+        response.status_code = forced.status
+        for name, value in forced.headers:
+            response.headers[name] = value
+        response.headers["preference-applied"] = forced.applied
+        caller.plain = caller.plain or not forced.names_caller
+        return response
+
+    async def _hold(self, seconds: float, receive: Receive, *, real: bool) -> Receive | None:
+        """Hold the request ``seconds`` of the world's clock (or real ones); ``None`` if the
+        client went away meanwhile."""
+        clock = self.deployment.clock
+        if self.faults is not None:
+            self.faults.held += 1
+        try:
+            if real or not isinstance(clock, ControlledClock):
+                return await hold(ControlledClock(scale=1), seconds, receive, real=True)
+            return await hold(clock, seconds, receive, sync=self.deployment.sync)
+        finally:
+            if self.faults is not None:
+                self.faults.held -= 1
 
     def _authenticate(self, headers: Headers, caller: Caller) -> None:
         """Find the caller: the API key wins over a token; an empty key counts as none."""
@@ -365,6 +504,15 @@ class ApiPipeline:
             await send(message)
 
         return send_with_headers
+
+
+def _has_prefer(scope: Scope) -> bool:
+    """Whether the request sends a ``Prefer`` header (without the cost of a lookup that fails
+    by raising, as ``Headers`` has it)."""
+    for name, _value in scope["headers"]:
+        if name == b"prefer":
+            return True
+    return False
 
 
 def _slashed_url(scope: Scope, headers: Headers) -> str:

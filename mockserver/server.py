@@ -10,9 +10,10 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from mockserver.app import API_BASE, CONTROL_BASE, ReferenceServer, create_app
+from mockserver.reload import Reloader, watched_files
 from mockserver.settings import Settings
 
 
@@ -58,6 +59,7 @@ def banner(server: ReferenceServer, url: str) -> str:
         f"  Swagger UI   {url}{API_BASE}/ui/\n"
         f"  spec         {url}{API_BASE}/openapi.json\n"
         f"  control API  {url}{CONTROL_BASE}/   (docs: {url}{CONTROL_BASE}/ui/)\n"
+        f"  control page {url}{CONTROL_BASE}/   in a browser; named worlds under {url}/w/NAME/\n"
         + (f"  docs         {url}/docs/\n" if settings.docs_dir else "")
         + f"  world        {store.count_tasks()} tasks, {store.count_log()} log entries, "
         f"clock {clock.now().isoformat(timespec='seconds')} ({clock_text}), db {settings.db}\n"
@@ -95,6 +97,11 @@ def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
         return
     started = time.perf_counter()
     server = create_app(settings)
+    app: Any = server
+    reloader = None
+    if settings.reload:
+        reloader = reloading(settings, server, out)
+        app = reloader
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -110,16 +117,45 @@ def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
     port = sock.getsockname()[1]
     url = f"http://{settings.host}:{port}"
     config = uvicorn.Config(
-        server,
+        app,
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
         lifespan="off",
     )
     print(banner(server, url), file=out)
+    if reloader is not None:
+        print(
+            f"  reload       on: {reloader.state.watching} files of the spec and the world",
+            file=out,
+        )
+        reloader.start()
     print(
         f"  ready in {time.perf_counter() - started:.2f} s; Ctrl-C stops it", file=out, flush=True
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        if reloader is not None:
+            reloader.stop()
+
+
+def reloading(settings: Settings, server: ReferenceServer, out: TextIO) -> Reloader:
+    """The reloader of ``--reload``: it follows the spec's folder and the world file, and
+    starts with ``server``."""
+    from esdc_api.spec import default_spec_path
+
+    if settings.workers > 1 or settings.db != ":memory:":
+        raise SystemExit(
+            "esdc-api serve: --reload builds the world again in memory; it cannot be used with "
+            "--workers or --db"
+        )
+    first = [server]
+
+    def build() -> ReferenceServer:
+        return first.pop() if first else create_app(settings)
+
+    files = watched_files(settings.spec_path or default_spec_path(), settings.world)
+    return Reloader(build, files, say=lambda line: print(line, file=out, flush=True))
 
 
 def _run_workers(settings: Settings, out: TextIO) -> None:

@@ -35,6 +35,9 @@ class Settings:
         one if ``db`` is ``":memory:"``).
     :param attach: join the world already in ``db``, its clock included, instead of
         starting the clock anew (what each of ``workers`` processes does).
+    :param max_worlds: how many named worlds (``/w/{name}/``) the server holds at most.
+    :param journal_size: how many requests each world's journal keeps (0: none).
+    :param reload: build the server again when the spec's files or the world file change.
     """
 
     host: str = "127.0.0.1"
@@ -56,6 +59,9 @@ class Settings:
     log_level: str = "info"
     workers: int = 1
     attach: bool = False
+    max_worlds: int = 256
+    journal_size: int = 1000
+    reload: bool = False
 
     def to_json(self) -> str:
         """The settings as JSON (for the worker processes, which read them back)."""

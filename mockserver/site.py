@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mockserver import i18n
 from mockserver.middleware import localized
 from mockserver.responses import redirect
+from mockserver.worldset import PREFIX_KEY
 
 
 class SiteRoot:
@@ -27,7 +28,8 @@ class SiteRoot:
             return
         headers = Headers(scope=scope)
         host = headers.get("host") or "{}:{}".format(*(scope.get("server") or ("127.0.0.1", 80)))
-        url = f"{scope.get('scheme', 'http')}://{host}{self.location}"
+        prefix = scope.get(PREFIX_KEY, "")  # a named world's: /w/{name}
+        url = f"{scope.get('scheme', 'http')}://{host}{prefix}{self.location}"
         response: Response = redirect(url, HTTPStatus.FOUND)
         language = i18n.negotiate(headers.get("accept-language"))
         await response(scope, receive, localized(send, language))

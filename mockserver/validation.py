@@ -35,6 +35,7 @@ from typing import Any
 
 from connexion.validators import ParameterValidator
 from jsonschema import Draft4Validator, FormatChecker, ValidationError
+from jsonschema.exceptions import best_match
 from starlette.requests import Request as StarletteRequest
 from starlette.types import Scope
 
@@ -120,7 +121,28 @@ def message(error: ValidationError, value: Any) -> str:
         return "A valid integer is required."
     if error.validator == "required":
         return REQUIRED
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        return _choices(error)
     return "Enter a valid value."
+
+
+def _choices(error: ValidationError) -> str:
+    """What a value that fits none of its schema's choices lacks for each (only the control
+    API's bodies have choices: a world file or a deployment export), so that the caller sees
+    the mistake, not just that there is one."""
+    by_choice: dict[int, list[ValidationError]] = {}
+    for sub in error.context or ():
+        by_choice.setdefault(int(sub.schema_path[0]), []).append(sub)
+    parts = []
+    for index, errors in sorted(by_choice.items()):
+        title = error.validator_value[index].get("title") or f"choice {index + 1}"
+        best = best_match(errors)
+        assert best is not None  # each choice here has an error
+        where = "".join(
+            f"[{step}]" if isinstance(step, int) else f".{step}" for step in best.relative_path
+        ).lstrip(".")
+        parts.append(f"as a {title}, {f'{where}: ' if where else ''}{best.message}")
+    return "Enter a valid value: " + "; ".join(parts) + "."
 
 
 def _is_date(value: object) -> bool:

@@ -17,6 +17,7 @@ CORE = [
     "logcounts",
     "throttle",
     "deployment",
+    "fates",
     "worlds.model",
     "worlds.document",
     "worlds.install",

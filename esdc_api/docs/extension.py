@@ -215,7 +215,7 @@ class Operations(_Generated):
             for method in context.spec["paths"][path]:
                 if method in {"get", "put", "post", "delete", "patch", "options", "head", "trace"}:
                     context.rendered.add(f"{method.upper()} {path}")
-        return operations.sections(context.spec, paths, context.runs)
+        return operations.sections(context.spec, paths, context.runs, prefer=True)
 
 
 class TaskStates(_Generated):

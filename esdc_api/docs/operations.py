@@ -56,10 +56,13 @@ def sections(
     *,
     prefix: str = "",
     underline: str = "-",
+    prefer: bool = False,
 ) -> str:
     """One section per path of ``paths``, with its operations and their examples.
 
     :param prefix: what to put before each path (``/control`` for the control API).
+    :param prefer: say, before each operation's examples, which answers the reference
+        server gives on demand (``Prefer: code=...``).
     """
     out: list[str] = []
     for path in paths:
@@ -69,7 +72,7 @@ def sections(
             own_runs = [
                 r for r in runs if r.example.path == path and r.example.method == method.upper()
             ]
-            out += operation_block(spec, prefix + path, method, operation, own_runs)
+            out += operation_block(spec, prefix + path, method, operation, own_runs, prefer)
     return "\n".join(out) + "\n"
 
 
@@ -79,7 +82,12 @@ def _operations_of(item: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def operation_block(
-    spec: Spec, path: str, method: str, operation: Mapping[str, Any], runs: Sequence[ExampleRun]
+    spec: Spec,
+    path: str,
+    method: str,
+    operation: Mapping[str, Any],
+    runs: Sequence[ExampleRun],
+    prefer: bool = False,
 ) -> list[str]:
     """The ``.. http:<method>::`` directive of one operation, and its examples."""
     summary = operation.get("summary", "")
@@ -92,6 +100,8 @@ def operation_block(
     body += _parameters(spec["paths"][path_key(spec, path)], operation)
     body += _request_body(operation)
     body += _responses(operation)
+    if prefer and method != "options":
+        body += prefer_note(operation)
     block = [f".. http:{method}:: {route(path)}"]
     if summary:
         block.append(f"   :synopsis: {summary}")
@@ -99,6 +109,23 @@ def operation_block(
     for number, run in enumerate(runs, 1):
         block += _indent(example_block(run, f"{method}-{path}-{number}"), 3) + [""]
     return block
+
+
+def prefer_note(operation: Mapping[str, Any]) -> list[str]:
+    """Which documented answers the reference server gives on demand, by code and example."""
+    codes = []
+    for code in sorted(c for c in operation.get("responses", {}) if c.isdigit()):
+        media = operation["responses"][code].get("content", {}).get("application/json", {})
+        names = ", ".join(f"``{name}``" for name in media.get("examples", {}))
+        codes.append(f"{code}{f' ({names})' if names else ''}")
+    if not codes:
+        return []
+    return [
+        "**On demand** from the reference server (:ref:`Prefer <prefer>`): "
+        "``Prefer: code=CODE``, ``example=NAME`` or both (``?__code=``, ``?__example=``), "
+        f"of {'; '.join(codes)}.",
+        "",
+    ]
 
 
 def path_key(spec: Spec, path: str) -> str:

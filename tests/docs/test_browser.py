@@ -6,7 +6,6 @@ over a loopback socket and dumps the DOM it rendered; no browser is downloaded.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,30 +15,11 @@ import pytest
 from esdc_api.docs.examples import examples_of
 from esdc_api.spec import load_spec
 from mockserver import create_app
+from tests.browser import CHROMIUM_FLAGS, chromium
 from tests.conftest import LiveServer, frozen_settings, serve_in_thread
 from tests.docs.conftest import Build
 from tests.docs.page import Page
 from tests.docs.test_task_page import ORIGINAL_SECTIONS
-
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",  # the tests run as root, where Chromium's sandbox cannot start
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
-
-
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        if found := shutil.which(name):
-            return found
-    pytest.fail(
-        "Chromium is not installed, and the docs' browser test needs it: install it with "
-        "`apt-get install -y chromium chromium-driver` (Debian) and run the tests again"
-    )
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from tests.conftest import LiveServer, auth
+from esdc_api.spec import CONTROL_SPEC_ROOT, load_spec
+from mockserver import create_app
+from tests.conftest import LiveServer, auth, frozen_settings, serve_in_thread
 
 
 def create(client, **body: object) -> dict:  # type: ignore[no-untyped-def, type-arg]
@@ -165,3 +169,79 @@ def test_a_failing_result_backend_fails_the_state_reads_as_on_real_deployments(
         (status, True)
     }
     assert listed.status_code == 200 and again.status_code == 200
+
+
+def test_real_time_brings_a_clock_that_is_behind_to_now_and_runs_it(
+    live_server: LiveServer,
+) -> None:
+    with live_server.client() as client:
+        before = client.get("/control/clock/").json()
+        after = client.post("/control/clock/real-time/", json={}).json()
+        shown = client.get("/control/clock/").json()
+    assert (before["real_time"], before["frozen"]) == (False, True)
+    assert before["offset"] < -86400  # the documentation clock lies in the past
+    assert (after["real_time"], after["scale"], after["frozen"]) == (True, 1, False)
+    assert abs(after["offset"]) < 1 and shown["now"] >= after["now"]
+
+
+def test_real_time_is_refused_when_the_clock_is_ahead_and_tasks_would_step_back(
+    live_server: LiveServer,
+) -> None:
+    with live_server.client() as client:
+        ahead = client.post("/control/clock/advance/", json={"seconds": 86400 * 3650}).json()
+        refused = client.post("/control/clock/real-time/", json={})
+        back = client.post("/control/clock/set/", json={"at": "2026-11-02T12:00:00Z"})
+        after = client.get("/control/clock/").json()
+    assert refused.status_code == 409 and "ahead of real time" in refused.json()["detail"]
+    assert back.status_code == 409 and "tasks would step back" in back.json()["detail"]
+    assert after["now"] == ahead["now"]
+
+
+def _changing_operations() -> list[tuple[str, str, bool]]:
+    """Every control operation that changes something: method, path, and whether it needs
+    parameters in its body (a schema with required fields, or one of several)."""
+    spec = load_spec(CONTROL_SPEC_ROOT)
+    found = []
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in ("post", "put", "patch", "delete"):
+                continue
+            body = operation.get("requestBody", {})
+            schema = body.get("content", {}).get("application/json", {}).get("schema", {})
+            needs = bool(body.get("required")) and any(
+                part.get("required") for part in schema.get("anyOf", [schema])
+            )
+            found.append((method.upper(), path, needs))
+    return found
+
+
+@pytest.fixture(scope="module")
+def shared_server() -> Iterator[LiveServer]:
+    """One server for tests that each work in a named world of their own."""
+    yield from serve_in_thread(create_app(frozen_settings()))
+
+
+@pytest.mark.parametrize(("method", "path", "needs_body"), _changing_operations())
+def test_every_change_takes_an_empty_json_body(
+    shared_server: LiveServer, method: str, path: str, needs_body: bool
+) -> None:
+    """The control page and the docs send ``{}`` (JSON) to a call without parameters, as the
+    control API's protection wants: each such call takes it, and one that needs parameters
+    says which with a 400."""
+    with shared_server.client() as client:
+        assert client.post("/control/worlds/", json={"name": "e"}).status_code == 201
+        client.post("/control/worlds/", json={"name": "gone"})
+        task = client.post("/w/e/control/tasks/", json={"creator": "alice", "runs": 30}).json()
+        client.post("/w/e/control/faults/", json={"fault": "throttle", "id": "r1", "times": 0})
+        url = "/w/e/control" + path.format(task_id=task["task_id"], name="gone", rule_id="r1")
+        try:
+            answer = client.request(method, url, json={})
+        finally:
+            client.delete("/control/worlds/e/")
+            client.delete("/control/worlds/gone/")
+    if needs_body:
+        assert answer.status_code == 400 and answer.json()["detail"], answer.text
+    elif path == "/reload/":  # the server runs without --reload
+        assert answer.status_code == 409 and "--reload" in answer.json()["detail"]
+    else:
+        assert answer.is_success, answer.text

@@ -28,7 +28,7 @@ def banner(server: ReferenceServer, url: str) -> str:
     # The example uses a plain user's key where the world has one (demo-alice-key in the demo).
     usable = [u for u in deployment.users.values() if u.api_key and u.is_active and u.api_access]
     plain = [u for u in usable if not u.is_staff and not u.admin_dcs]
-    example_key = (plain or usable or [None])[0]
+    example_key = next(iter(plain or usable), None)
     widths = [
         max(len(row[i]) for row in [("user", "password", "ES-API-KEY", "dc"), *rows])
         for i in range(4)

@@ -76,3 +76,18 @@ def app() -> ReferenceServer:
 @pytest.fixture
 def live_server(app: ReferenceServer) -> Iterator[LiveServer]:
     yield from serve_in_thread(app)
+
+
+#: Fixtures that take long to make (a docs build, a generated client, a whole suite's run, the
+#: replay): with pytest-xdist (``-n 2 --dist loadgroup``, as scripts/test runs), the tests that
+#: use one run on one worker, so that it is made once and not once per worker.
+EXPENSIVE_FIXTURES = ("built", "generated", "types", "run_suite_once", "report")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        used = [name for name in EXPENSIVE_FIXTURES if name in getattr(item, "fixturenames", ())]
+        if used:
+            item.add_marker(pytest.mark.xdist_group(used[0]))

@@ -36,7 +36,7 @@ from connexion.resolver import Resolver
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from esdc_api.bundler import dereference
 from esdc_api.rates import Rate
@@ -54,7 +54,7 @@ from mockserver.handlers import Handlers
 from mockserver.holds import SERVER_SEND_KEY
 from mockserver.i18n import ENGLISH, translate_body
 from mockserver.journal import Journal
-from mockserver.middleware import CALLER_KEY, ApiPipeline
+from mockserver.middleware import CALLER_KEY, ApiPipeline, http_date
 from mockserver.negotiation import indent_of
 from mockserver.prefer import PreferTable
 from mockserver.responses import dumps
@@ -128,6 +128,22 @@ def _server_error(request: ConnexionRequest, exc: Exception) -> ConnexionRespons
     )
 
 
+def dated(send: Send) -> Send:
+    """``send`` giving an answer that has no ``Date`` the real time. The server dates its own
+    answers (uvicorn runs it with ``date_header=False``): ``/api`` answers by the deployment's
+    clock (:func:`mockserver.middleware.localized`), everything else by real time."""
+
+    async def send_dated(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            raw = list(message.get("headers", []))
+            if not any(name.lower() == b"date" for name, _ in raw):
+                raw.append((b"date", http_date(datetime.now(UTC)).encode()))
+                message = {**message, "headers": raw}
+        await send(message)
+
+    return send_dated
+
+
 class ReferenceServer:
     """The reference server as an ASGI application, with its own world's deployment, clock and
     operations (the rules each request is checked by) at hand for tests, and its named worlds."""
@@ -152,6 +168,8 @@ class ReferenceServer:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[SERVER_SEND_KEY] = send  # the server's own, for a fault that drops the connection
+        if scope["type"] == "http":
+            send = dated(send)
         await self.asgi(scope, receive, send)
 
     def __repr__(self) -> str:

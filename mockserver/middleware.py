@@ -55,6 +55,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http import HTTPStatus
 
 from starlette.datastructures import Headers, MutableHeaders, QueryParams
@@ -112,15 +114,25 @@ def _token_key(header: str) -> str | None:
     return parts[1]
 
 
-def localized(send: Send, language: str) -> Send:
+def http_date(moment: datetime) -> str:
+    """``moment`` as an HTTP date: ``Tue, 01 Dec 2026 10:14:26 GMT``."""
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+
+
+def localized(send: Send, language: str, now: datetime | None = None) -> Send:
     """``send`` adding ``Content-Language`` and ``Vary`` to the answer, as Django's
-    ``LocaleMiddleware`` and session middleware do for every answer of a real deployment."""
+    ``LocaleMiddleware`` and session middleware do for every answer of a real deployment, and
+    ``Date``, when given ``now``: the deployment's clock, as a real deployment's web server
+    dates its answers by the clock its task times come from (a client comparing the two, as the
+    contract suite does, sees them agree however the reference server's clock was set)."""
 
     async def send_localized(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = MutableHeaders(raw=list(message.get("headers", [])))
             headers["content-language"] = language
             headers.add_vary_header(i18n.VARY)
+            if now is not None:
+                headers["date"] = http_date(now)
             message = {**message, "headers": headers.raw}
         await send(message)
 
@@ -197,7 +209,7 @@ class ApiPipeline:
         path = scope["path"]
         headers = Headers(scope=scope)
         language = i18n.negotiate(headers.get("accept-language"))
-        send = localized(send, language)
+        send = localized(send, language, self.deployment.now())
         if path == self.router.base_path:
             await html_not_found()(scope, receive, send)
             return

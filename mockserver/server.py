@@ -121,6 +121,7 @@ def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
         lifespan="off",
+        date_header=False,  # the server dates its answers itself (mockserver.app.dated)
     )
     print(banner(server, url), file=out)
     if reloader is not None:
@@ -180,6 +181,7 @@ def _run_workers(settings: Settings, out: TextIO) -> None:
             log_level=settings.log_level,
             access_log=settings.log_level == "debug",
             lifespan="off",
+            date_header=False,  # the server dates its answers itself (mockserver.app.dated)
         )
         try:
             sock = config.bind_socket()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
@@ -377,3 +378,32 @@ def test_an_unreadable_delete_body_is_no_force_and_the_task_keeps_running(
         {"detail": "Safe task deletion is not implemented"},
     )
     assert status.json()["status"] == "STARTED"
+
+
+def test_api_answers_are_dated_by_the_deployments_clock_and_others_by_real_time(
+    live_server: LiveServer,
+) -> None:
+    """A deployment's Date and its task times come from one clock: the reference server's API
+    answers carry its clock's moment (frozen here at DOC_TIME), once; the control API's and the
+    site's answers real time."""
+    with live_server.client("alice") as client:
+        answers = [
+            client.get("/api/task/"),  # 200
+            client.get("/api/task/log/?page=9999"),  # 404, from the operation
+            client.get("/api/nothing/"),  # 404, not routed
+            client.get("/api/task"),  # 301
+        ]
+        control = client.get("/control/clock/")
+    for answer in answers:
+        assert answer.headers.get_list("date") == ["Mon, 02 Nov 2026 12:00:00 GMT"], answer.url
+    assert DOC_TIME.isoformat() == "2026-11-02T12:00:00+00:00"
+    (dated,) = control.headers.get_list("date")
+    assert abs(parsedate_to_datetime(dated) - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_api_answers_follow_the_clock_as_it_moves(live_server: LiveServer) -> None:
+    with live_server.client("alice") as client:
+        moved = client.post("/control/clock/advance/", json={"seconds": 90})
+        assert moved.status_code == 200, moved.text
+        answer = client.get("/api/task/")
+    assert answer.headers["date"] == "Mon, 02 Nov 2026 12:01:30 GMT"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from mockserver.app import API_BASE, CONTROL_BASE, ReferenceServer, create_app
+from mockserver.onewrite import OneWriteHttpToolsProtocol
 from mockserver.settings import Settings
 
 
@@ -102,6 +103,7 @@ def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
     url = f"http://{settings.host}:{port}"
     config = uvicorn.Config(
         server,
+        http=OneWriteHttpToolsProtocol,
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
         lifespan="off",
@@ -129,6 +131,7 @@ def _run_workers(settings: Settings, out: TextIO) -> None:
         config = uvicorn.Config(
             "mockserver.server:worker_app",
             factory=True,
+            http=OneWriteHttpToolsProtocol,
             host=settings.host,
             port=settings.port,
             workers=settings.workers,

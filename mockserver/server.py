@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TextIO
 
 from mockserver.app import API_BASE, CONTROL_BASE, ReferenceServer, create_app
-from mockserver.onewrite import OneWriteHttpToolsProtocol
 from mockserver.settings import Settings
 
 
@@ -85,6 +84,8 @@ def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
     if settings.workers > 1:
         _run_workers(settings, out)
         return
+    from mockserver.onewrite import OneWriteHttpToolsProtocol
+
     started = time.perf_counter()
     server = create_app(settings)
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
@@ -120,6 +121,8 @@ def _run_workers(settings: Settings, out: TextIO) -> None:
     processes (uvicorn's supervisor, which restarts one that dies)."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
+
+    from mockserver.onewrite import OneWriteHttpToolsProtocol
 
     started = time.perf_counter()
     scratch = None

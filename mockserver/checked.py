@@ -16,25 +16,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-#: The folder verdicts are kept in, instead of ``$XDG_CACHE_HOME/esdc-api/checked``; an empty
-#: value keeps them in memory only.
-CACHE_ENV = "ESDC_CHECKED_CACHE"
+from esdc_api import resources
 
 _passed: set[str] = set()
 
 
-def cache_dir(environ: dict[str, str] | None = None) -> Path | None:
-    """Where passed checks are recorded between processes, or ``None`` for nowhere."""
-    env = os.environ if environ is None else environ
-    if CACHE_ENV in env:
-        return Path(env[CACHE_ENV]) if env[CACHE_ENV] else None
-    base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
-    return base / "esdc-api" / "checked"
+def cache_dir() -> Path | None:
+    """Where passed checks are recorded between processes (:func:`esdc_api.resources.cache_dir`),
+    or ``None`` for nowhere."""
+    return resources.cache_dir("checked")
 
 
 def digest(checker: str, content: Any) -> str | None:

@@ -7,6 +7,7 @@ import pytest
 from connexion.exceptions import InvalidSpecification
 from connexion.spec import Specification
 
+from esdc_api import resources
 from esdc_api.spec import load_spec
 from mockserver import checked
 
@@ -14,7 +15,7 @@ from mockserver import checked
 @pytest.fixture(autouse=True)
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     folder = tmp_path / "checked"
-    monkeypatch.setenv(checked.CACHE_ENV, str(folder))
+    monkeypatch.setenv(resources.CACHE_ENV, str(tmp_path))
     checked.forget()
     yield folder
     checked.forget()
@@ -55,9 +56,13 @@ def test_content_without_canonical_json_is_checked_every_time() -> None:
 
 
 def test_an_empty_setting_keeps_verdicts_in_memory_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(checked.CACHE_ENV, "")
+    monkeypatch.setenv(resources.CACHE_ENV, "")
     assert checked.cache_dir() is None
-    assert checked.cache_dir({"XDG_CACHE_HOME": "/c"}) == Path("/c/esdc-api/checked")
+    calls: list[int] = []
+    checked.once("probe", {"a": 1}, lambda: calls.append(1))
+    checked.forget()
+    checked.once("probe", {"a": 1}, lambda: calls.append(2))
+    assert calls == [1, 2]
 
 
 def test_connexion_still_refuses_an_invalid_spec_after_a_valid_one_passed() -> None:

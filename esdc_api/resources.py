@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 #: What ``setup.py`` copies into the package, as paths from the repository's root.
+#: The folder the toolkit keeps what it worked out between runs in, instead of
+#: ``$XDG_CACHE_HOME/esdc-api``; an empty value keeps nothing between runs.
+CACHE_ENV = "ESDC_CACHE_DIR"
 SHIPPED = ("openapi", "docs", "conf.py", ".spectral.yaml", "redocly.yaml", "package.json")
 PACKAGED_DIR = "_data"
 
@@ -38,3 +43,15 @@ def data_dir() -> Path:
 def path(*parts: str) -> Path:
     """A shipped file or folder: ``path("openapi", "openapi.yaml")``."""
     return data_dir().joinpath(*parts)
+
+
+def cache_dir(kind: str, environ: Mapping[str, str] | None = None) -> Path | None:
+    """Where the toolkit keeps what it worked out of ``kind`` between runs (the spec in its
+    two forms, the checks a content passed), or ``None`` to keep nothing: see
+    :data:`CACHE_ENV`. What is kept there is named by a digest of what it was made from, so
+    a folder may be shared and deleted at any time."""
+    env = os.environ if environ is None else environ
+    if CACHE_ENV in env:
+        return Path(env[CACHE_ENV]) / kind if env[CACHE_ENV] else None
+    base = Path(env["XDG_CACHE_HOME"]) if env.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+    return base / "esdc-api" / kind

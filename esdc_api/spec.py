@@ -8,8 +8,9 @@
     the **resolved** form: every ``$ref`` replaced by what it points at. The reference server's
     router and validation, the contract tests and the docs read this one.
 
-Both are made from :func:`esdc_api.sourcemap.load`, in about 50 ms, and kept in-process, keyed
-by the content of every file under the spec's folder. The project's own spec is found through
+Both are made from :func:`esdc_api.sourcemap.load` and kept, in-process and as JSON in
+:func:`esdc_api.resources.cache_dir`, keyed by the content of every file under the spec's
+folder and of the modules that make them. The project's own spec is found through
 :mod:`esdc_api.resources`, in a checkout or in an installed wheel alike.
 """
 
@@ -50,12 +51,51 @@ def _sources_digest(root: Path) -> str:
     return digest.hexdigest()[:20]
 
 
+#: The modules the two forms are made by: a change to one is a change to the forms.
+_MAKERS = ("spec.py", "sourcemap.py", "bundler.py")
+
+
 @functools.lru_cache(maxsize=8)
 def _forms(root: Path, digest: str) -> tuple[Spec, Spec]:
+    """Both forms, made from the files, or read as JSON from what an earlier process made of
+    the same files with the same code (:func:`esdc_api.resources.cache_dir`): reading the
+    YAML and bundling it was about a tenth of the reference server's start."""
+    made_by = hashlib.sha256(yaml.__version__.encode())
+    for name in _MAKERS:
+        made_by.update((Path(__file__).parent / name).read_bytes())
+    folder = resources.cache_dir("spec")
+    kept = None if folder is None else folder / f"{digest}-{made_by.hexdigest()[:20]}.json"
+    if kept is not None:
+        try:
+            document, resolved = json.loads(kept.read_text(encoding="utf-8"))
+            return document, resolved
+        except (OSError, ValueError):  # none yet, or damaged: made again
+            pass
     from esdc_api import bundler, sourcemap
 
     bundled = bundler.bundle(sourcemap.load(root))
-    return bundled.document, bundled.resolved()
+    forms = bundled.document, bundled.resolved()
+    if kept is not None:
+        _keep(kept, forms)
+    return forms
+
+
+def _keep(path: Path, forms: tuple[Spec, Spec]) -> None:
+    """Write ``forms`` to ``path`` if JSON gives them back as they are (YAML may hold dates or
+    number keys, which JSON would change)."""
+    try:
+        text = json.dumps(list(forms), ensure_ascii=False)
+    except (TypeError, ValueError):
+        return
+    if json.loads(text) != list(forms):
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)  # whole or not at all, however many processes write it
+    except OSError:  # a read-only home: made again next time
+        pass
 
 
 def _path(root: Path | str | None) -> Path:

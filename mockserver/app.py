@@ -44,6 +44,7 @@ from esdc_api.spec import CONTROL_SPEC_ROOT, Spec, load_bundle
 from esdc_api.spec import operations as spec_operations
 from mockserver.answers import AnswerCache
 from mockserver.bodies import VALIDATOR_MAP
+from mockserver.checked import skip_connexion_rechecks
 from mockserver.clock import ControlledClock
 from mockserver.control import Control
 from mockserver.deployment import Deployment
@@ -208,6 +209,7 @@ def create_app(
         project's bundle (or that of ``settings.spec_path``).
     """
     settings = settings or Settings()
+    skip_connexion_rechecks()  # the same spec passed on an earlier start
     served = spec if spec is not None else load_bundle(settings.spec_path)
     control_served = load_bundle(CONTROL_SPEC_ROOT)
     spec = dereference(served)

@@ -25,6 +25,8 @@ from mockserver.validation import parse_date
 from mockserver.worldset import PREFIX_KEY
 
 _TASK_RESPONSE = {"es_task_response": "true"}
+#: How many page links are kept (a client paging through a log asks for the same ones).
+PAGE_URLS = 4096
 
 
 class Handlers:
@@ -32,6 +34,7 @@ class Handlers:
 
     def __init__(self, deployment: Deployment) -> None:
         self.deployment = deployment
+        self._page_urls: dict[tuple[Any, ...], str] = {}
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -157,23 +160,27 @@ class Handlers:
             ),
         }
 
-    @staticmethod
-    def _page_url(call: Call, number: int) -> str:
-        """The request's absolute URL with ``page`` replaced, as Django REST framework's
-        ``replace_query_param`` writes it: blank parameters dropped, repeated ones kept, and
-        the parameters sorted."""
-        params = {
-            name: values
-            for name, values in parse_qs(
-                call.scope.get("query_string", b"").decode("latin-1")
-            ).items()
-        }
-        params["page"] = [str(number)]
-        url = call.url.replace(
-            path=call.scope.get(PREFIX_KEY, "") + call.caller.original_path,
-            query=urlencode(sorted(params.items()), doseq=True),
+    def _page_url(self, call: Call, number: int) -> str:
+        """:func:`_page_url`, kept by everything it is made of: parsing and writing the URL
+        took about 170 µs a link on a loaded machine, for an answer of about 650 µs."""
+        scope = call.scope
+        host = next((value for name, value in scope["headers"] if name == b"host"), None)
+        key = (
+            scope.get("scheme"),
+            scope.get("server"),
+            scope.get("root_path", ""),
+            host,
+            scope.get(PREFIX_KEY, ""),
+            call.caller.original_path,
+            scope.get("query_string", b""),
+            number,
         )
-        return str(url)
+        found = self._page_urls.get(key)
+        if found is None:
+            if len(self._page_urls) >= PAGE_URLS:
+                self._page_urls.clear()
+            found = self._page_urls[key] = _page_url(call, number)
+        return found
 
     async def taskLogStats(self, call: Call) -> Response:
         user, dc, _caller = self._context(call)
@@ -234,3 +241,19 @@ def _order(value: str | None) -> Order:
 def _force(body: Any) -> bool:
     """``force`` of a cancel or delete body, already read as a boolean (BodyRules)."""
     return bool(body.get("force", False)) if isinstance(body, dict) else False
+
+
+def _page_url(call: Call, number: int) -> str:
+    """The request's absolute URL with ``page`` replaced, as Django REST framework's
+    ``replace_query_param`` writes it: blank parameters dropped, repeated ones kept, and
+    the parameters sorted."""
+    params = {
+        name: values
+        for name, values in parse_qs(call.scope.get("query_string", b"").decode("latin-1")).items()
+    }
+    params["page"] = [str(number)]
+    url = call.url.replace(
+        path=call.scope.get(PREFIX_KEY, "") + call.caller.original_path,
+        query=urlencode(sorted(params.items()), doseq=True),
+    )
+    return str(url)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,13 +144,14 @@ class LogCounts:
     def clear(self) -> None:
         self._db.execute(f"DELETE FROM {self.table}")
 
-    def minutes_sql(self) -> str:
-        """Adds ``(minute, *key, n)`` rows to the minute level (for :meth:`derive_levels`)."""
+    def add_minutes(self, counted: Mapping[Key, int]) -> None:
+        """Add ``(minute, *key): n`` to the minute level (for :meth:`derive_levels`)."""
         columns = ", ".join(self.columns)
         marks = ", ".join("?" * (len(self.columns) + 2))
-        return (
+        self._db.executemany(
             f"INSERT INTO {self.table} (level, bucket, {columns}, n) VALUES ({len(WIDTHS)}, "
-            f"{marks}) ON CONFLICT DO UPDATE SET n = n + excluded.n"
+            f"{marks}) ON CONFLICT DO UPDATE SET n = n + excluded.n",
+            [(*key, n) for key, n in counted.items()],
         )
 
     def derive_levels(self) -> None:

@@ -24,7 +24,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -84,6 +85,12 @@ LOG_INDEXES = {
 BULK_ROWS = 50_000
 #: A row of the log: what :meth:`LogTable.row` makes of an entry.
 COLUMNS = "time_us, dc_id, owner_id, task_type, status, object_type, object, shape, task, task_key"
+#: A finished task as :meth:`LogTable.load_tasks` takes it: what its two entries share, and
+#: the status and shape of each (a start is PENDING).
+TASK_COLUMNS = (
+    "created_us, ended_us, dc_id, owner_id, task_type, object_type, object, start_shape, "
+    "final_status, final_shape, task, task_key"
+)
 _INSERT = f"INSERT INTO log ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -284,30 +291,74 @@ class LogTable:
         The indexes are built once at the end, and the counters are summed here by minute,
         the coarser levels in SQL from those. (A thread writing each batch while the next is
         made was slower: the two threads take turns at Python's lock.)"""
+        self._empty_for_load()
+        minutes: Counter[tuple[Any, ...]] = Counter()
+        self._db.executemany(_INSERT, _counted(rows, minutes))
+        self._index_and_count(minutes)
+
+    def load_tasks(
+        self,
+        tasks: Iterable[tuple[Any, ...]],
+        counted: Mapping[tuple[Any, ...], int],
+        *,
+        among: Iterable[tuple[Any, ...]] = (),
+        after: Iterable[tuple[Any, ...]] = (),
+    ) -> None:
+        """Write the two entries of each of many finished tasks into an empty log, in time
+        order (the entries of tasks given earlier first at the same moment), then index, count
+        and list them.
+
+        :param tasks: rows of :data:`TASK_COLUMNS`, one a task.
+        :param counted: how many of the tasks' entries fall in each minute, by the counters'
+            key: ``(minute, dc_id, owner_id, task_type, status, object_type, object)``.
+        :param among: rows of :data:`COLUMNS` in time order, put among the tasks' entries,
+            each after theirs of the same moment.
+        :param after: rows of :data:`COLUMNS` written after all the others, in this order.
+
+        SQLite sorts the entries: a task is one row handed over instead of two entries, and
+        nothing is sorted in Python."""
+        self._empty_for_load()
+        minutes: Counter[tuple[Any, ...]] = Counter(counted)
+        self._db.execute(f"CREATE TEMP TABLE load_task ({TASK_COLUMNS})")
+        self._db.execute(f"CREATE TEMP TABLE load_among ({COLUMNS})")
+        try:
+            marks = ", ".join("?" * len(TASK_COLUMNS.split(",")))
+            self._db.executemany(f"INSERT INTO load_task VALUES ({marks})", tasks)
+            self._db.executemany(
+                _INSERT.replace("INTO log", "INTO load_among"), _counted(among, minutes)
+            )
+            # rowid orders a task's entries (start, then end) and keeps ties in given order;
+            # the rows among them come after every task entry of the same moment.
+            self._db.execute(
+                f"INSERT INTO log ({COLUMNS}) SELECT {COLUMNS} FROM ("
+                "SELECT created_us AS time_us, 2 * rowid AS o, dc_id, owner_id, task_type, "
+                "0 AS status, object_type, object, start_shape AS shape, task, task_key "
+                "FROM load_task UNION ALL "
+                "SELECT ended_us, 2 * rowid + 1, dc_id, owner_id, task_type, final_status, "
+                "object_type, object, final_shape, task, task_key FROM load_task UNION ALL "
+                f"SELECT time_us, {1 << 62} + rowid, {COLUMNS.split(', ', 1)[1]} "
+                "FROM load_among) ORDER BY time_us, o"
+            )
+        finally:
+            self._db.execute("DROP TABLE temp.load_task")
+            self._db.execute("DROP TABLE temp.load_among")
+        self._db.executemany(_INSERT, _counted(after, minutes))
+        self._index_and_count(minutes)
+
+    def _empty_for_load(self) -> None:
         if self._db.execute("SELECT EXISTS (SELECT 1 FROM log)").fetchone()[0]:
             raise ValueError("rows are loaded into an empty log only")
         self.drop_indexes()
-        minutes: dict[tuple[Any, ...], int] = {}
-        tallied: dict[tuple[Any, ...], int] = {}
-        batch: list[tuple[Any, ...]] = []
-        for row in rows:
-            batch.append(row)
-            minute = row[0] // MINUTE
-            key = (minute, row[1], row[2], row[3], row[4], row[5], row[6])
-            minutes[key] = minutes.get(key, 0) + 1
-            tally_key = (minute, row[1], row[2], row[3] >= 100, row[4])
-            tallied[tally_key] = tallied.get(tally_key, 0) + 1
-            if len(batch) >= BULK_ROWS:
-                self._db.executemany(_INSERT, batch)
-                batch = []
-                if len(minutes) > BULK_ROWS:
-                    self._db.executemany(self.counts.minutes_sql(), _rows_of(minutes))
-                    self._db.executemany(self.tally.minutes_sql(), _rows_of(tallied))
-                    minutes, tallied = {}, {}
-        self._db.executemany(_INSERT, batch)
-        self._db.executemany(self.counts.minutes_sql(), _rows_of(minutes))
-        self._db.executemany(self.tally.minutes_sql(), _rows_of(tallied))
+
+    def _index_and_count(self, minutes: Mapping[tuple[Any, ...], int]) -> None:
+        """Build the indexes, count the ``minutes`` (the counters' key, by minute) and list
+        the recent entries."""
         self.create_indexes()
+        tallied: Counter[tuple[Any, ...]] = Counter()
+        for (minute, dc_id, owner_id, task_type, status, _type, _object), n in minutes.items():
+            tallied[(minute, dc_id, owner_id, int(task_type >= 100), status)] += n
+        self.counts.add_minutes(minutes)
+        self.tally.add_minutes(tallied)
         self.counts.derive_levels()
         self.tally.derive_levels()
         self._list_recent(None)
@@ -500,8 +551,14 @@ class LogTable:
         return self._current
 
 
-def _rows_of(counted: dict[tuple[Any, ...], int]) -> list[tuple[Any, ...]]:
-    return [(*key, n) for key, n in counted.items()]
+def _counted(
+    rows: Iterable[tuple[Any, ...]], minutes: Counter[tuple[Any, ...]]
+) -> Iterator[tuple[Any, ...]]:
+    """``rows`` (:data:`COLUMNS`), each counted in ``minutes`` by the counters' key as it
+    goes."""
+    for row in rows:
+        minutes[(row[0] // MINUTE, row[1], row[2], row[3], row[4], row[5], row[6])] += 1
+        yield row
 
 
 def _to_us(moment: datetime) -> int:

@@ -95,6 +95,8 @@ def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
     if settings.workers > 1:
         _run_workers(settings, out)
         return
+    from mockserver.onewrite import OneWriteHttpToolsProtocol
+
     started = time.perf_counter()
     server = create_app(settings)
     app: Any = server
@@ -118,6 +120,7 @@ def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
     url = f"http://{settings.host}:{port}"
     config = uvicorn.Config(
         app,
+        http=OneWriteHttpToolsProtocol,
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
         lifespan="off",
@@ -165,6 +168,8 @@ def _run_workers(settings: Settings, out: TextIO) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from mockserver.onewrite import OneWriteHttpToolsProtocol
+
     started = time.perf_counter()
     scratch = None
     if settings.db == ":memory:":  # processes share a file, not a memory
@@ -175,6 +180,7 @@ def _run_workers(settings: Settings, out: TextIO) -> None:
         config = uvicorn.Config(
             "mockserver.server:worker_app",
             factory=True,
+            http=OneWriteHttpToolsProtocol,
             host=settings.host,
             port=settings.port,
             workers=settings.workers,

@@ -20,7 +20,7 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -558,6 +558,21 @@ class Store:
         with self.transaction():
             self.writes += 1
             self._log.load(rows)
+
+    def load_history(
+        self,
+        tasks: Iterable[tuple[Any, ...]],
+        counted: Mapping[tuple[Any, ...], int],
+        *,
+        among: Iterable[tuple[Any, ...]] = (),
+        after: Iterable[tuple[Any, ...]] = (),
+    ) -> None:
+        """Write the entries of many finished tasks into an empty log at once, in time order
+        (:meth:`mockserver.logtable.LogTable.load_tasks`), with ``among`` log rows among them
+        and ``after`` ones after them."""
+        with self.transaction():
+            self.writes += 1
+            self._log.load_tasks(tasks, counted, among=among, after=after)
 
     def log_row(self, entry: LogEntry) -> tuple[Any, ...]:
         """An entry as a row of the log (for :meth:`load_log`)."""

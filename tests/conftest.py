@@ -15,6 +15,7 @@ import pytest
 import uvicorn
 
 from mockserver import ReferenceServer, Settings, create_app
+from mockserver.onewrite import OneWriteHttpToolsProtocol
 
 #: The checkout the tests run in.
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +45,14 @@ class LiveServer:
 def serve_in_thread(app: ReferenceServer) -> Iterator[LiveServer]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", date_header=False)
+    # The protocol `esdc-api serve` runs, so that the tests see the answers it sends.
+    config = uvicorn.Config(
+        app,
+        http=OneWriteHttpToolsProtocol,
+        log_level="warning",
+        lifespan="off",
+        date_header=False,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -8,15 +8,19 @@ ones real deployments write (Danube Cloud's message catalogue).
 from __future__ import annotations
 
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
+from operator import add
 from random import Random
 from typing import Any
 
 from mockserver.accounts import SYSTEM_USER_ID
 from mockserver.ids import TaskGroup, TaskId, TaskType
 from mockserver.lifecycle import BackendState, Queue, Step, Task, TaskObject
+from mockserver.logcounts import MINUTE
 from mockserver.logtable import task_key
 from mockserver.tasklog import LogEntry, LogStatus
 from mockserver.worlds.model import WorldObject
@@ -365,7 +369,79 @@ def drawn_entries(drawn: Drawn, task: Task) -> list[LogEntry]:
 Shapes = Callable[[int, str, str, str, str, str, str, str], tuple[int, int]]
 
 
-def history_log(
+@dataclass
+class Drawing:
+    """The draws of :func:`draw_history`, a few dozen bytes a task in arrays: each task's
+    times, the index of its template in :attr:`made`, the shape and status of its end, and the
+    128 random bits of its id."""
+
+    made: list[tuple[str, int, int, int, str, int, int, WorldObject, Operation, int]]
+    created: array[int]
+    ended: array[int]
+    template: array[int]
+    final_shape: array[int]
+    final_status: array[int]
+    high: array[int]
+    low: array[int]
+
+    def __len__(self) -> int:
+        return len(self.created)
+
+    def counted(self) -> Counter[tuple[Any, ...]]:
+        """How many of the tasks' entries fall in each minute, by the log counters' key:
+        ``(minute, dc_id, owner_id, task_type, status, object_type, object)``.
+
+        Counted by C loops over numbers: a minute and the key's index into one number."""
+        keys: dict[tuple[Any, ...], int] = {}
+        of_template = [
+            keys.setdefault((dc, owner, log_type, object_type, obj_id), len(keys))
+            for _, log_type, dc, owner, object_type, obj_id, *_ in self.made
+        ]
+        by_index = list(keys)
+        width = 4 * len(keys)  # a key's index and a status (0 to 3) under one minute
+        key_of = array("q", [of_template[t] * 4 for t in self.template])
+        found: Counter[tuple[Any, ...]] = Counter()
+        for times, statuses in ((self.created, repeat(0)), (self.ended, self.final_status)):
+            minutes = (t // MINUTE * width for t in times)
+            numbers = Counter(map(add, map(add, minutes, key_of), statuses))
+            for number, n in numbers.items():
+                minute, rest = divmod(number, width)
+                dc, owner, log_type, object_type, obj_id = by_index[rest >> 2]
+                found[(minute, dc, owner, log_type, rest & 3, object_type, obj_id)] += n
+        return found
+
+    def task_rows(self) -> Iterator[tuple[Any, ...]]:
+        """One row a task, in the order drawn: both its entries' times, the columns of the log
+        (:data:`mockserver.logtable.TASK_COLUMNS`) that both share, and the status and shape
+        of each (:meth:`mockserver.logtable.LogTable.load_tasks` writes them as entries).
+
+        Given once: the draws are let go as the rows are handed over, so that the store's
+        sort of a million entries does not find their 25 MB still held."""
+        made, template, high, low = self.made, self.template, self.high, self.low
+        final_shape, final_status = self.final_shape, self.final_status
+        created, ended = self.created, self.ended
+        for name in ("created", "ended", "template", "final_shape", "final_status", "high", "low"):
+            setattr(self, name, array(getattr(self, name).typecode))
+        for i, (created_us, ended_us) in enumerate(zip(created, ended, strict=True)):
+            prefix, log_type, dc, owner, object_type, obj_id, start_shape, *_ = made[template[i]]
+            task_id = prefix + task_suffix(high[i] << 64 | low[i])
+            yield (
+                created_us,
+                ended_us,
+                dc,
+                owner,
+                log_type,
+                object_type,
+                obj_id,
+                start_shape,
+                final_status[i],
+                final_shape[i],
+                task_id,
+                task_key(task_id),
+            )
+
+
+def draw_history(
     rng: Random,
     now: datetime,
     count: int,
@@ -377,18 +453,16 @@ def history_log(
     result_expires: timedelta,
     tasks: list[Task],
     shapes: Shapes,
-) -> Iterator[tuple[Any, ...]]:
-    """The entries of :func:`history` as rows of the store's log (``shapes`` makes their
-    object and shape ids), in the order they are written: by time, the entries of tasks made
-    earlier first at the same moment. Tasks and entries of the tasks the deployment has
-    forgotten (all but the last hour's of a day) are never made; the ones it still knows are
-    appended to ``tasks``.
+) -> Drawing:
+    """The draws of :func:`history`'s tasks, with the ids of their entries' objects and shapes
+    (made by ``shapes``). Tasks and entries of the tasks the deployment has forgotten (all but
+    the last hour's of a day) are never made; the ones it still knows are appended to
+    ``tasks``.
 
     The same draws as :func:`draws`, made here with ``random``'s own steps written out
     (``choice`` and ``randint`` are ``_randbelow``, which is ``getrandbits`` until the value
-    fits) and kept in arrays, a few dozen bytes a task, which are sorted by time: a million
-    entries are made in seconds. ``tests/mockserver/test_history.py`` checks that they are
-    the same as :func:`history`'s."""
+    fits) and kept in arrays, a few dozen bytes a task. ``tests/mockserver/test_history.py``
+    checks that they are the same as :func:`history`'s."""
     now_us, expires_us = to_us(now), _us(result_expires)
     latest_us = now_us - 5 * 60 * _SECOND
     window = span.total_seconds() - 300
@@ -400,8 +474,13 @@ def history_log(
         *vms,
         *(obj for obj in objects if obj.type in OPERATIONS and obj.type != "vm"),
     ]
+    made: list[tuple[str, int, int, int, str, int, int, WorldObject, Operation, int]] = []
+    created, ended = array("q"), array("q")
+    template, final_shape, final_status = array("l"), array("l"), array("b")
+    high, low = array("Q"), array("Q")
+    drawing = Drawing(made, created, ended, template, final_shape, final_status, high, low)
     if not weighted:
-        return
+        return drawing
     random, getrandbits = rng.random, rng.getrandbits
     n_weighted, k_weighted = len(weighted), len(weighted).bit_length()
     # per object: whether it is a vm, its operations and how many bits choosing one takes
@@ -412,11 +491,7 @@ def history_log(
     n_auto, k_auto = len(AUTO_OPERATIONS), len(AUTO_OPERATIONS).bit_length()
     n_fail, k_fail = len(FAILURES), len(FAILURES).bit_length()
     templates: dict[tuple[int, int, int, bool], int] = {}
-    made: list[tuple[str, int, int, int, str, int, int, WorldObject, Operation, int]] = []
     finals: dict[tuple[int, int, int], int] = {}
-    created, ended = array("q"), array("q")
-    template, final_shape, final_status = array("l"), array("l"), array("b")
-    high, low = array("Q"), array("Q")
     low_mask = 0xFFFFFFFFFFFFFFFF
     for _ in range(count):
         created_us = latest_us - _us(timedelta(seconds=random() * window))
@@ -492,33 +567,7 @@ def history_log(
         final_status.append(outcome + 1)  # mockserver.logtable.STATUS_CODES
         high.append(bits >> 64)
         low.append(bits & low_mask)
-    times = array("q", bytes(16 * len(created)))
-    times[0::2], times[1::2] = created, ended
-    order = sorted(range(len(times)), key=times.__getitem__)  # stable: ties keep their order
-    del times
-    ids: dict[int, tuple[str, int]] = {}
-    pop = ids.pop
-    for entry in order:
-        i = entry >> 1
-        prefix, log_type, dc, owner, object_type, obj_id, start_shape, *_ = made[template[i]]
-        found = pop(i, None)
-        if found is None:
-            task_id = prefix + task_suffix(high[i] << 64 | low[i])
-            found = ids[i] = (task_id, task_key(task_id))
-        if entry & 1:
-            yield (
-                ended[i],
-                dc,
-                owner,
-                log_type,
-                final_status[i],
-                object_type,
-                obj_id,
-                final_shape[i],
-                *found,
-            )
-        else:
-            yield (created[i], dc, owner, log_type, 0, object_type, obj_id, start_shape, *found)
+    return drawing
 
 
 def _template(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta
-from itertools import chain
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -16,7 +16,7 @@ from mockserver.store import Store
 from mockserver.tasklog import LogEntry, final_entry, start_entry
 from mockserver.worlds import esdc_export
 from mockserver.worlds.document import WorldError, from_doc, read
-from mockserver.worlds.history import history_log
+from mockserver.worlds.history import draw_history
 from mockserver.worlds.model import History, WorkerState, World, WorldSettings
 
 
@@ -85,8 +85,22 @@ def install(
         )
         store.set_meta("description", world.description)
         store.set_meta("built_at", now.isoformat())
+        own: list[tuple[Any, ...]] = []
+        if world.derive_log:
+            entries: list[LogEntry] = []
+            for task in world.tasks:
+                final = task.final_step()
+                if task.created_at <= now:
+                    entries.append(start_entry(task))
+                if final is not None and final.at <= now and task.end_logged:
+                    entries.append(final_entry(task))
+            # By time, the history's entries before a world task's at the same moment.
+            entries.sort(key=lambda entry: entry.time)
+            # Made before the history's, so that the shapes' ids are what they always were.
+            own = [store.log_row(e) for e in entries]
         tasks: list[Task] = []
-        made_up: Iterable[tuple[Any, ...]] = ()
+        drawn: Iterable[tuple[Any, ...]] = ()
+        counted: Counter[tuple[Any, ...]] = Counter()
         if made.tasks:
             usernames = {user.id: user.username for user in world.users}
             admins = {
@@ -95,7 +109,7 @@ def install(
                 if not user.is_staff
                 for dc_id in user.admin_dcs
             }
-            made_up = history_log(
+            drawing = draw_history(
                 Random(made.seed),
                 now,
                 made.tasks,
@@ -107,43 +121,17 @@ def install(
                 tasks=tasks,
                 shapes=store.log_shape,
             )
-        own: list[LogEntry] = []
+            drawn, counted = drawing.task_rows(), drawing.counted()
         if world.derive_log:
-            for task in world.tasks:
-                final = task.final_step()
-                if task.created_at <= now:
-                    own.append(start_entry(task))
-                if final is not None and final.at <= now and task.end_logged:
-                    own.append(final_entry(task))
-            # By time, the history's entries before a world task's at the same moment.
-            own.sort(key=lambda entry: entry.time)
-            rows = _merged(made_up, [store.log_row(e) for e in own])
+            store.load_history(drawn, counted, among=own)
         else:
             # A world's own log (a recording) after the history, as it was written.
-            rows = chain(made_up, (store.log_row(e) for e in world.log))
-        store.load_log(rows)
+            store.load_history(drawn, counted, after=(store.log_row(e) for e in world.log))
         for task in world.tasks:
             final = task.final_step()
             ended = final is not None and final.at <= now
             tasks.append(replace(task, final_logged=ended or task.final_logged))
         store.add_tasks(tasks)
-
-
-def _merged(
-    history: Iterable[tuple[Any, ...]], own: list[tuple[Any, ...]]
-) -> Iterator[tuple[Any, ...]]:
-    """Rows of the history (in time order) with ``own`` rows (in time order) among them, each
-    after the history's rows of the same moment."""
-    own_rows = iter(own)
-    pending = next(own_rows, None)
-    for row in history:
-        while pending is not None and pending[0] < row[0]:
-            yield pending
-            pending = next(own_rows, None)
-        yield row
-    if pending is not None:
-        yield pending
-    yield from own_rows
 
 
 def export(store: Store, now: datetime) -> World:

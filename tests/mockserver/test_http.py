@@ -341,6 +341,19 @@ def test_log_pages_link_with_absolute_urls_and_keep_the_filters(live_server: Liv
     assert first["results"][0]["time"].endswith("Z")
 
 
+def test_log_page_links_follow_the_host_and_query_of_each_request(
+    live_server: LiveServer,
+) -> None:
+    with live_server.client("admin") as client:
+        for _ in range(2):  # the second time from the links kept
+            plain = client.get("/api/task/log/?page=1").json()
+            other = client.get("/api/task/log/?page=1", headers={"Host": "es.example:81"}).json()
+            filtered = client.get("/api/task/log/?page=1&status=SUCCESS").json()
+            assert plain["next"] == f"{live_server.url}/api/task/log/?page=2"
+            assert other["next"] == "http://es.example:81/api/task/log/?page=2"
+            assert filtered["next"] == f"{live_server.url}/api/task/log/?page=2&status=SUCCESS"
+
+
 def test_last_ten_view_ignores_filters_and_has_the_cache_shape(live_server: LiveServer) -> None:
     with live_server.client("alice") as client:
         plain = client.get("/api/task/log/").json()

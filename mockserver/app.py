@@ -13,7 +13,6 @@ import json
 import logging
 from datetime import UTC, datetime
 from http import HTTPStatus
-from pathlib import Path
 from random import Random
 from typing import Any
 
@@ -21,7 +20,6 @@ import connexion
 import yaml
 from connexion.exceptions import problem
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from connexion.middleware import MiddlewarePosition
 from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
@@ -54,7 +52,7 @@ from mockserver.negotiation import indent_of
 from mockserver.responses import dumps
 from mockserver.routing import Router
 from mockserver.settings import Settings
-from mockserver.site import SiteRoot
+from mockserver.site import DocsSite, SiteRoot
 from mockserver.store import Store
 from mockserver.throttle import Throttle
 from mockserver.worlds import DEMO_WORLD
@@ -204,9 +202,6 @@ def create_app(
     app.add_error_handler(ApiError, _api_error)
     app.add_error_handler(HTTPException, _http_error)
     app.add_error_handler(Exception, _server_error)
-    if settings.docs_dir is not None:
-        _serve_docs(app, settings.docs_dir)
-
     answers = (
         AnswerCache(lambda: deployment.store.writes, deployment.now)
         if settings.cache and not settings.validate_responses
@@ -233,6 +228,8 @@ def create_app(
     )
     asgi = SpecDocuments(asgi, {API_BASE: served, CONTROL_BASE: control_served})
     asgi = SiteRoot(asgi, location=f"{API_BASE}/ui/")
+    if settings.docs_dir is not None:
+        asgi = DocsSite(asgi, directory=settings.docs_dir)
     if settings.cors_origins:
         asgi = _ApiOnly(
             asgi,
@@ -310,34 +307,4 @@ class SpecDocuments:
                 media = "application/json" if fmt == "json" else "text/yaml"
                 await Response(self.body(url, fmt), media_type=media)(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
-
-
-def _serve_docs(app: connexion.AsyncApp, docs_dir: Path) -> None:
-    from starlette.staticfiles import StaticFiles
-
-    app.add_middleware(
-        _Mount,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
-        prefix="/docs",
-        app_=StaticFiles(directory=docs_dir, html=True),
-    )
-
-
-class _Mount:
-    """Serves another ASGI app under a path prefix, ahead of connexion."""
-
-    def __init__(self, app: ASGIApp, *, prefix: str, app_: ASGIApp) -> None:
-        self.app, self.prefix, self.mounted = app, prefix, app_
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
-            rest = path[len(self.prefix) :] or "/"
-            await self.mounted(
-                {**scope, "path": rest, "root_path": scope.get("root_path", "") + self.prefix},
-                receive,
-                send,
-            )
-            return
         await self.app(scope, receive, send)

@@ -41,6 +41,18 @@ class LiveServer:
         return httpx.Client(base_url=self.url, headers=headers, follow_redirects=False, **kwargs)  # type: ignore[arg-type]
 
 
+def raw_exchange(url: str, request: bytes, *, timeout: float = 30) -> bytes:
+    """Send ``request`` as it is (no client tidies its URL or headers) to the server at
+    ``url`` and read until the server closes the connection."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
 def serve_in_thread(app: ReferenceServer) -> Iterator[LiveServer]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

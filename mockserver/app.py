@@ -18,7 +18,7 @@ from typing import Any
 
 import connexion
 import yaml
-from connexion.exceptions import problem
+from connexion.exceptions import ProblemException, problem
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.exceptions import ExceptionMiddleware
@@ -39,12 +39,14 @@ from esdc_api.bundler import dereference
 from esdc_api.rates import Rate
 from esdc_api.spec import CONTROL_SPEC_ROOT, Spec, load_bundle
 from mockserver.answers import AnswerCache
-from mockserver.bodies import VALIDATOR_MAP
+from mockserver.bodies import CONTROL_VALIDATOR_MAP, VALIDATOR_MAP
 from mockserver.clock import ControlledClock
 from mockserver.control import Control
+from mockserver.control import error_body as control_error_body
 from mockserver.deployment import Deployment
 from mockserver.dispatch import Caller, Operations, connexion_views
 from mockserver.errors import ApiError
+from mockserver.guard import is_control_path
 from mockserver.handlers import Handlers
 from mockserver.i18n import ENGLISH, translate_body
 from mockserver.middleware import CALLER_KEY, ApiPipeline
@@ -64,33 +66,58 @@ log = logging.getLogger("mockserver")
 
 
 def _api_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    """Domain errors under connexion (the control API, and the task API when connexion calls
-    its handlers), in the real API's shape, as :func:`mockserver.responses.error_response`."""
+    """Domain errors under connexion: in the control API's shape there
+    (:func:`mockserver.control.error_body`), and, when connexion calls the task API's
+    handlers, in the real API's, as :func:`mockserver.responses.error_response`."""
     assert isinstance(exc, ApiError)
     caller = request.scope.get(CALLER_KEY)
     language = ENGLISH
     if isinstance(caller, Caller):
         language = caller.language
         caller.plain = caller.plain or exc.plain
+    body = (
+        control_error_body(exc)
+        if is_control_path(request.scope.get("path", ""))
+        else translate_body(exc.body(), language)
+    )
     return ConnexionResponse(
         status_code=int(exc.status),
         mimetype="application/json",
         content_type="application/json",
-        body=dumps(translate_body(exc.body(), language), indent_of(request.headers.get("accept"))),
+        body=dumps(body, indent_of(request.headers.get("accept"))),
         headers=exc.headers(),
     )
 
 
 def _http_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """A URL outside the APIs (404) and the like: connexion's answer, without the line its own
-    handler logs for every one."""
+    handler logs for every one. Under the control API, in its shape."""
     assert isinstance(exc, HTTPException)
+    if is_control_path(request.scope.get("path", "")):
+        return ConnexionResponse(
+            status_code=exc.status_code,
+            mimetype="application/json",
+            content_type="application/json",
+            body=dumps({"detail": str(exc.detail)}),
+            headers=exc.headers,
+        )
     return problem(
         title=HTTPStatus(exc.status_code).phrase,
         detail=exc.detail,
         status=exc.status_code,
         headers=exc.headers,
     )
+
+
+def _problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    """Connexion's own refusals (a required body missing, a media type it does not take): in
+    the control API's shape there, as problem+json elsewhere, as connexion answers them."""
+    assert isinstance(exc, ProblemException)
+    if exc.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        log.error("%r", exc)
+    if is_control_path(request.scope.get("path", "")):
+        return _http_error(request, exc)
+    return exc.to_problem()
 
 
 def _server_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
@@ -196,11 +223,12 @@ def create_app(
         dereference(control_served),
         base_path=CONTROL_BASE,
         resolver=Resolver(control.resolve),
-        validator_map=VALIDATOR_MAP,
+        validator_map=CONTROL_VALIDATOR_MAP,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
     )
     app.add_error_handler(ApiError, _api_error)
     app.add_error_handler(HTTPException, _http_error)
+    app.add_error_handler(ProblemException, _problem)
     app.add_error_handler(Exception, _server_error)
     answers = (
         AnswerCache(lambda: deployment.store.writes, deployment.now)

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from mockserver.clock import ControlledClock
 from mockserver.deployment import Deployment, Failures, NewTask
 from mockserver.dispatch import handler_for
-from mockserver.errors import ApiError, NotFound
+from mockserver.errors import ApiError, FieldErrors, NotFound
 from mockserver.ids import TaskGroup, TaskType
 from mockserver.lifecycle import BackendState, Message, Outcome, Queue, Task, TaskObject
 from mockserver.responses import json_response
@@ -25,6 +25,18 @@ from mockserver.worlds.install import export, install, read_world, world_from_do
 
 class ControlError(ApiError):
     status = HTTPStatus.BAD_REQUEST
+
+
+def error_body(exc: ApiError) -> dict[str, Any]:
+    """An error of the control API in its spec's shape (``Error``): ``detail`` is always one
+    string; a request's field errors are also under ``fields``, each field with its messages."""
+    if isinstance(exc, FieldErrors):
+        detail = "; ".join(f"{name}: {' '.join(texts)}" for name, texts in exc.errors.items())
+        return {"detail": detail, "fields": exc.errors}
+    body = exc.body()
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):
+        return body
+    return {"detail": str(body.get("detail", body) if isinstance(body, dict) else body)}
 
 
 class ClockConflict(ApiError):

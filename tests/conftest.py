@@ -53,6 +53,24 @@ def raw_exchange(url: str, request: bytes, *, timeout: float = 30) -> bytes:
     return received
 
 
+def chunked_request(method: str, path: str, body: bytes, *, pieces: int = 3) -> bytes:
+    """A request whose JSON body is sent in ``pieces`` chunks (``Transfer-Encoding: chunked``,
+    no ``Content-Length``), and that closes the connection after the answer."""
+    size = -(-len(body) // pieces) or 1
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(part), part)
+        for part in (body[i : i + size] for i in range(0, len(body), size))
+    )
+    return (
+        (
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        ).encode()
+        + chunks
+        + b"0\r\n\r\n"
+    )
+
+
 def serve_in_thread(app: ReferenceServer) -> Iterator[LiveServer]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

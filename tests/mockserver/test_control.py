@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.conftest import LiveServer, auth
+from tests.conftest import LiveServer, auth, chunked_request, raw_exchange
 
 
 def create(client, **body: object) -> dict:  # type: ignore[no-untyped-def, type-arg]
@@ -122,6 +124,9 @@ def test_reset_brings_back_the_demo_world(live_server: LiveServer) -> None:
         ("/control/tasks/", {"creator": "alice", "colour": "red"}, "colour"),
         ("/control/clock/advance/", {"seconds": -5}, "seconds"),
         ("/control/clock/run/", {"scale": 1e9}, "scale"),
+        ("/control/clock/run/", {"scale": 1, "x": 1}, "x: This field is not allowed."),
+        ("/control/tasks/", None, "creator: This field is required."),
+        ("/control/tasks/", {"creator": ""}, "creator"),
     ],
 )
 def test_bad_control_requests_get_a_clear_400_and_change_nothing(
@@ -132,8 +137,63 @@ def test_bad_control_requests_get_a_clear_400_and_change_nothing(
         response = client.post(path, json=body)
         after = client.get("/control/").json()
     assert response.status_code == 400
-    assert fragment in response.text
+    assert fragment in response.json()["detail"]  # the spec's Error: detail is one string
     assert before == after
+
+
+@pytest.mark.parametrize("path", ["/control/throttle/", "/control/workers/", "/control/failures/"])
+def test_a_put_without_a_body_is_a_400_in_the_control_apis_shape(
+    live_server: LiveServer, path: str
+) -> None:
+    """Issue 12 L5: connexion answered these with application/problem+json."""
+    with live_server.client() as client:
+        response = client.put(path)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert "needs a JSON body" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b'{"creator": "alice", "result": ' + b"[" * 2_000 + b"]" * 2_000 + b"}", "JSON parse"),
+        (b'{"creator": "alice", "result": ' + b"[" * 150 + b"]" * 150 + b"}", "nests deeper"),
+        (b'{"creator": "alice", "msg": "\\ud800"}', "lone surrogate"),
+        (b'{"creator": "alice", "params": {"\\udfff": 1}}', "lone surrogate"),
+    ],
+)
+def test_control_bodies_the_server_could_not_store_get_a_400_and_change_nothing(
+    live_server: LiveServer, body: bytes, fragment: str
+) -> None:
+    """Issue 12 M2 and L3: a result nested 2,000 deep, and a lone surrogate in ``msg`` or a
+    ``params`` key (SQLite cannot store it as UTF-8), gave 500."""
+    with live_server.client() as client:
+        before = client.get("/control/").json()
+        response = client.post(
+            "/control/tasks/", content=body, headers={"Content-Type": "application/json"}
+        )
+        after = client.get("/control/").json()
+    assert response.status_code == 400, response.text
+    assert fragment in response.json()["detail"]
+    assert before == after
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/control/tasks/", b'{"creator": "alice", "runs": null}', 201),
+        ("/control/clock/advance/", b'{"seconds": 60}', 200),
+    ],
+)
+def test_chunked_control_bodies_are_read_whole(
+    live_server: LiveServer, path: str, body: bytes, status: int
+) -> None:
+    """Issue 12 M8: a body sent with ``Transfer-Encoding: chunked`` was read as empty (400
+    "This field is required.")."""
+    answer = raw_exchange(live_server.url, chunked_request("POST", path, body))
+    head, _, text = answer.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode()), answer
+    assert "detail" not in json.loads(text)
 
 
 def test_unknown_task_is_404(live_server: LiveServer) -> None:

@@ -138,6 +138,33 @@ def test_two_servers_on_one_db_file_see_each_others_writes_at_once(tmp_path: Pat
         stop(first)
 
 
+def test_a_server_settles_the_tasks_another_server_on_its_db_file_created(
+    tmp_path: Path,
+) -> None:
+    """Issue 12 M7: B did not settle tasks A created, so their end entries appeared only once
+    A handled a request. Here A makes the task and then is never asked again."""
+    db = str(tmp_path / "world.sqlite3")
+    first, first_url, _ = start("--db", db, "--no-throttle", "--scale", "0")
+    try:
+        second, second_url, _ = start("--db", db, "--no-throttle", "--scale", "0")
+        try:
+            made = httpx.post(
+                f"{first_url}/control/tasks/", json={"creator": "alice", "runs": 60}, timeout=30
+            ).json()
+            httpx.post(f"{second_url}/control/clock/advance/", json={"seconds": 120}, timeout=30)
+            last = httpx.get(f"{second_url}/api/task/log/", headers=ADMIN, timeout=30).json()
+            ends = [
+                e
+                for e in last["results"]
+                if e["task"] == made["task_id"] and e["status"] != "PENDING"
+            ]
+            assert [e["status"] for e in ends] == ["SUCCESS"]
+        finally:
+            stop(second)
+    finally:
+        stop(first)
+
+
 def test_workers_serve_one_world_from_a_temporary_file() -> None:
     process, url, banner = start("--workers", "2", "--no-throttle")
     try:

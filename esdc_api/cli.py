@@ -28,16 +28,22 @@ class Moment(click.ParamType):  # type: ignore[type-arg]
     name = "MOMENT"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from datetime import datetime
+        from datetime import UTC, datetime
+
+        from mockserver.clock import check_moment
 
         if isinstance(value, datetime):
             return value
         try:
-            return datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
         except ValueError:
             self.fail(
                 f"{value!r} is not an ISO 8601 moment, such as 2026-12-01T10:14:26Z", param, ctx
             )
+        try:
+            return check_moment(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 class SpecPath(click.Path):

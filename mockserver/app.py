@@ -58,6 +58,7 @@ from mockserver.site import DocsSite, SiteRoot
 from mockserver.store import Store
 from mockserver.throttle import Throttle
 from mockserver.worlds import DEMO_WORLD
+from mockserver.worlds.document import WorldError
 from mockserver.worlds.install import install, read_world
 
 API_BASE = "/api"
@@ -175,7 +176,12 @@ def build_deployment(settings: Settings) -> tuple[Deployment, ControlledClock]:
     base = settings.start or datetime.now(UTC)
     world = read_world(settings.world or DEMO_WORLD, base)
     start = settings.start or world.at or base
-    clock = ControlledClock(start, scale=settings.scale)
+    try:
+        clock = ControlledClock(start, scale=settings.scale)
+    except ValueError as exc:
+        if settings.start is not None:
+            raise
+        raise WorldError(f"{settings.world or DEMO_WORLD}: at: {exc}") from None
     install(store, world, clock.now(), history_tasks=settings.history, seed=settings.seed)
     seed = world.history.seed if settings.seed is None else settings.seed
     return Deployment(store, clock, rng=Random(seed)), clock

@@ -3,6 +3,11 @@
 :class:`ControlledClock` follows the wall clock, but can be moved forward, frozen, sped up or
 slowed down; the control API and the tests drive it. It never moves backwards, so a task's
 state never goes back either (except when its result expires, as on real deployments).
+
+It shows moments between :data:`EARLIEST` and :data:`LATEST` only: far enough inside what
+``datetime`` can hold that every time the server works out from the clock (a token's expiry,
+a task's end, a day of history before it) can be held too. A move past the end is refused,
+and a clock that runs there stops.
 """
 
 from __future__ import annotations
@@ -12,6 +17,20 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+#: The first and the last moment the clock shows.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def check_moment(moment: datetime) -> datetime:
+    """``moment``, if the clock can show it; otherwise raise :class:`ValueError` saying why."""
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError(
+            f"{moment.isoformat()} is outside the clock's range: it shows moments between "
+            f"{EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
+        )
+    return moment
 
 
 class Clock(Protocol):
@@ -51,6 +70,7 @@ class ControlledClock:
         self._anchor_time = start if start is not None else datetime.now(UTC)
         if self._anchor_time.tzinfo is None:
             raise ValueError(f"the clock needs an aware datetime, got {start!r}")
+        check_moment(self._anchor_time)
         self._scale = _check_scale(scale)
         #: Called after the clock was moved, frozen or sped up (the deployment shares it with
         #: the other processes serving the same database).
@@ -84,6 +104,8 @@ class ControlledClock:
 
     def _now_locked(self) -> datetime:
         elapsed = (self._monotonic() - self._anchor_real) * self._scale
+        if elapsed >= (LATEST - self._anchor_time).total_seconds():
+            return LATEST  # a clock that runs to its end stops there
         return self._anchor_time + timedelta(seconds=elapsed)
 
     def _reanchor(self, at: datetime) -> None:
@@ -103,7 +125,13 @@ class ControlledClock:
         if seconds < 0:
             raise ValueError(f"the clock only moves forward; got {seconds!r} seconds")
         with self._lock:
-            self._reanchor(self._now_locked() + timedelta(seconds=seconds))
+            now = self._now_locked()
+            if seconds > (LATEST - now).total_seconds():
+                raise ValueError(
+                    f"{seconds:g} seconds from {now.isoformat()} is past the clock's end, "
+                    f"{LATEST:%Y-%m-%d}"
+                )
+            self._reanchor(now + timedelta(seconds=seconds))
             moment = self._anchor_time
         self._changed()
         return moment
@@ -113,6 +141,7 @@ class ControlledClock:
         ``allow_backwards`` (a new world starts over at an earlier moment)."""
         if moment.tzinfo is None:
             raise ValueError(f"the clock needs an aware datetime, got {moment!r}")
+        check_moment(moment)
         with self._lock:
             if moment < self._now_locked() and not allow_backwards:
                 raise ValueError(f"the clock only moves forward; {moment.isoformat()} is past")

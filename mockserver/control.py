@@ -146,7 +146,10 @@ class Control:
     async def replaceWorld(self, body: Any, at: str | None = None) -> Response:
         if at is not None:
             moment = _moment(at, "at")
-            self.clock.set(moment, allow_backwards=True)
+            try:
+                self.clock.set(moment, allow_backwards=True)
+            except ValueError as exc:
+                raise ControlError(f"at: {exc}") from None
         self._replace(lambda now: world_from_doc(body, now))
         return self._json(HTTPStatus.OK, self._overview())
 
@@ -242,7 +245,10 @@ class Control:
                 f"{now.isoformat()}: tasks would step back. PUT /control/world/?at=... starts "
                 "a world over at an earlier moment"
             )
-        self.clock.set(moment)
+        try:
+            self.clock.set(moment)
+        except ValueError as exc:
+            raise ControlError(f"at: {exc}") from None
         if "scale" in body:
             self.clock.set_scale(body["scale"])
         self.deployment.settle()

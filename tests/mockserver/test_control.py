@@ -225,3 +225,32 @@ def test_a_failing_result_backend_fails_the_state_reads_as_on_real_deployments(
         (status, True)
     }
     assert listed.status_code == 200 and again.status_code == 200
+
+
+def test_the_clock_cannot_be_pushed_past_its_end_and_the_server_keeps_answering(
+    live_server: LiveServer,
+) -> None:
+    """Issue 12 L4: 798 advances of ten years reached 9991, the next one was a 500, and once
+    past 9999 (``run`` at 10000) every endpoint answered 500 until a restart."""
+    with live_server.client() as client:
+        near = client.post("/control/clock/set/", json={"at": "8999-12-31T23:00:00Z"})
+        too_far = client.post("/control/clock/advance/", json={"seconds": 315360000})
+        beyond = client.post("/control/clock/set/", json={"at": "9999-12-31T23:59:00Z"})
+        world = client.put(
+            "/control/world/",
+            params={"at": "9999-12-31T23:59:00Z"},
+            json=client.get("/control/world/").json(),
+        )
+        assert (near.status_code, too_far.status_code, beyond.status_code) == (200, 400, 400)
+        assert world.status_code == 400
+        assert "9000-01-01" in too_far.json()["detail"]
+        assert client.get("/control/clock/").json()["now"].startswith("8999-12-31T23:00:00")
+        ran = client.post("/control/clock/run/", json={"scale": 10000})
+        assert ran.status_code == 200
+        # An hour on this clock is 0.36 s; the next calls may find it at its end, or not yet.
+        login = client.post("/api/accounts/login/", json={"username": "alice", "password": "alice"})
+        tasks = client.get("/api/task/", headers=auth("alice"))
+        frozen = client.post("/control/clock/freeze/")
+        log = client.get("/api/task/log/?page=1", headers=auth("admin"))
+    assert [r.status_code for r in (login, tasks, frozen, log)] == [200, 200, 200, 200]
+    assert frozen.json()["now"] <= "9000-01-01T00:00:00+00:00"

@@ -179,3 +179,17 @@ def test_workers_serve_one_world_from_a_temporary_file() -> None:
                 assert made["task_id"] in client.get(f"{url}/api/task/", headers=ADMIN).json()
     finally:
         stop(process)
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:00", "0001-01-01"])
+def test_a_start_time_outside_the_clocks_range_is_a_usage_error(moment: str) -> None:
+    """Issue 12 L4: ``--at 9999-12-31T23:59:00`` failed with a raw OverflowError."""
+    result = subprocess.run(
+        [sys.executable, "-m", "esdc_api", "serve", "--port", "0", "--at", moment],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "outside the clock's range" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -185,14 +185,15 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     type=Moment(),
     default=None,
     help="Start the clock at this ISO 8601 moment (UTC unless an offset is given) instead of "
-    "the world's own moment or now.",
+    "the world's own moment or now. A reused --db file's clock goes on from where it was "
+    "(and as far as it would have run since) unless this is given.",
 )
 @click.option(
     "--scale",
-    default=1.0,
-    show_default=True,
+    default=None,
     type=click.FloatRange(0, 10_000),
-    help="Clock speed: 1 real time, 60 a minute per second, 0 frozen.",
+    help="Clock speed: 1 real time, 60 a minute per second, 0 frozen [default: 1; a reused "
+    "--db file's clock keeps its own speed].",
 )
 @click.option(
     "--throttle/--no-throttle",

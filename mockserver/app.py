@@ -40,7 +40,7 @@ from esdc_api.rates import Rate
 from esdc_api.spec import CONTROL_SPEC_ROOT, Spec, load_bundle
 from mockserver.answers import AnswerCache
 from mockserver.bodies import CONTROL_VALIDATOR_MAP, VALIDATOR_MAP
-from mockserver.clock import ControlledClock
+from mockserver.clock import EARLIEST, ControlledClock
 from mockserver.control import Control
 from mockserver.control import error_body as control_error_body
 from mockserver.deployment import Deployment
@@ -164,20 +164,21 @@ def build_deployment(settings: Settings) -> tuple[Deployment, ControlledClock]:
     the store is empty."""
     store = Store(settings.db)
     if store.dcs():
-        # A reused file keeps its tasks at their absolute times: those running when the server
-        # stopped have ended since, and log their end on the first call. New ids must not
-        # repeat the previous run's, so they are not seeded.
-        clock = ControlledClock(settings.start or datetime.now(UTC), scale=settings.scale)
+        # A reused file keeps its tasks at their absolute times and its clock where it was
+        # (and as far on as it would have run since): those running when the server stopped
+        # have ended since, and log their end on the first call. New ids must not repeat the
+        # previous run's, so they are not seeded.
+        clock = ControlledClock(scale=settings.scale or 0)
         deployment = Deployment(store, clock, rng=Random())  # attached: the world's clock
         if not settings.attach:
-            clock.restore(ControlledClock(settings.start, scale=settings.scale).state())
+            clock.restore(_reused_clock(store, settings).state())
             deployment.share_clock()
         return deployment, clock
     base = settings.start or datetime.now(UTC)
     world = read_world(settings.world or DEMO_WORLD, base)
     start = settings.start or world.at or base
     try:
-        clock = ControlledClock(start, scale=settings.scale)
+        clock = ControlledClock(start, scale=1.0 if settings.scale is None else settings.scale)
     except ValueError as exc:
         if settings.start is not None:
             raise
@@ -185,6 +186,20 @@ def build_deployment(settings: Settings) -> tuple[Deployment, ControlledClock]:
     install(store, world, clock.now(), history_tasks=settings.history, seed=settings.seed)
     seed = world.history.seed if settings.seed is None else settings.seed
     return Deployment(store, clock, rng=Random(seed)), clock
+
+
+def _reused_clock(store: Store, settings: Settings) -> ControlledClock:
+    """The clock of a world a previous server left in ``store``: as it left it unless
+    ``--at`` says otherwise, at its own speed unless ``--scale`` does."""
+    saved = store.get_meta("clock")
+    state = json.loads(saved) if saved else None
+    if settings.start is not None or state is None:
+        scale = settings.scale
+        if scale is None:
+            scale = float(state["scale"]) if state else 1.0
+        start = settings.start or max(datetime.now(UTC), store.latest_entry_time() or EARLIEST)
+        return ControlledClock(start, scale=scale)
+    return ControlledClock.resume(state, scale=settings.scale, not_before=store.latest_entry_time())
 
 
 def create_app(

@@ -55,6 +55,8 @@ class ControlledClock:
     :param start: the time it shows now; by default the wall clock's.
     :param scale: how many seconds pass on this clock per real second; 0 freezes it.
     :param monotonic: the real-time source, injectable for tests.
+    :param wall: the wall clock in seconds since the epoch, for :meth:`resume` after a
+        restart (the monotonic clock starts over with the machine).
     """
 
     def __init__(
@@ -63,10 +65,13 @@ class ControlledClock:
         *,
         scale: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._monotonic = monotonic
+        self._wall = wall
         self._lock = threading.Lock()
         self._anchor_real = self._monotonic()
+        self._anchor_wall = self._wall()
         self._anchor_time = start if start is not None else datetime.now(UTC)
         if self._anchor_time.tzinfo is None:
             raise ValueError(f"the clock needs an aware datetime, got {start!r}")
@@ -78,12 +83,14 @@ class ControlledClock:
 
     def state(self) -> dict[str, object]:
         """What another process needs to show the same time: the anchor on the machine's
-        monotonic clock (one for all its processes), the time shown then, the speed."""
+        monotonic clock (one for all its processes), the time shown then, the speed; and the
+        anchor on the wall clock, for a server that starts again later (:meth:`resume`)."""
         with self._lock:
             return {
                 "real": self._anchor_real,
                 "time": self._anchor_time.isoformat(),
                 "scale": self._scale,
+                "wall": self._anchor_wall,
             }
 
     def restore(self, state: dict[str, object]) -> None:
@@ -93,6 +100,38 @@ class ControlledClock:
             self._anchor_real = float(state["real"])  # type: ignore[arg-type]
             self._anchor_time = datetime.fromisoformat(str(state["time"]))
             self._scale = _check_scale(float(state["scale"]))  # type: ignore[arg-type]
+            self._anchor_wall = float(state.get("wall", self._wall()))  # type: ignore[arg-type]
+
+    @classmethod
+    def resume(
+        cls,
+        state: dict[str, object],
+        *,
+        scale: float | None = None,
+        not_before: datetime | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> ControlledClock:
+        """The clock whose :meth:`state` a server kept, as it would show now had the server
+        kept running: the time it showed, and as much more as its speed makes of the real
+        time since (none for a frozen clock). Never before ``not_before`` (the newest moment
+        the world holds), so that nothing appears from the future.
+
+        :param scale: the speed from now on; by default the clock's own.
+        """
+        shown = datetime.fromisoformat(str(state["time"]))
+        speed = float(state["scale"])  # type: ignore[arg-type]
+        since = float(state["wall"]) if "wall" in state else None  # type: ignore[arg-type]
+        if since is not None and speed:
+            ran = max(0.0, wall() - since) * speed
+            shown = (
+                LATEST
+                if ran >= (LATEST - shown).total_seconds()
+                else shown + timedelta(seconds=ran)
+            )
+        if not_before is not None and shown < not_before:
+            shown = not_before
+        return cls(shown, scale=speed if scale is None else scale, monotonic=monotonic, wall=wall)
 
     def _changed(self) -> None:
         if self.on_change is not None:
@@ -110,6 +149,7 @@ class ControlledClock:
 
     def _reanchor(self, at: datetime) -> None:
         self._anchor_real = self._monotonic()
+        self._anchor_wall = self._wall()
         self._anchor_time = at
 
     @property

@@ -17,8 +17,10 @@ class Settings:
     :param world: the world file to start with (ours, or an export of a real deployment);
         ``None`` for the demo world.
     :param start: the time the clock starts at (the docs build fixes it); by default the
-        world's own moment, or now.
-    :param scale: the clock's speed, 1 for real time, 0 frozen.
+        world's own moment, or now; in a reused ``db``, where its clock was when the server
+        stopped, and as much later as it would have run since.
+    :param scale: the clock's speed, 1 for real time, 0 frozen; ``None`` for real time, or,
+        in a reused ``db``, the speed its clock had.
     :param seed: the seed of the world's made-up history and of new ids; ``None`` for the
         world's own (0).
     :param history: how many finished tasks the world's made-up history holds; ``None`` for
@@ -42,7 +44,7 @@ class Settings:
     db: str = ":memory:"
     world: Path | None = None
     start: datetime | None = None
-    scale: float = 1.0
+    scale: float | None = None
     seed: int | None = None
     history: int | None = None
     throttle: bool = True

@@ -835,6 +835,11 @@ class Store:
         with self._lock:
             return self._log.every_entry()
 
+    def latest_entry_time(self) -> datetime | None:
+        """When the newest entry of the log was written (read through the time index)."""
+        found = self._all("SELECT MAX(time_us) FROM log")[0][0]
+        return None if found is None else from_us(found)
+
     def count_log(self) -> int:
         with self._lock:
             return self._log.tally.total("1", [])

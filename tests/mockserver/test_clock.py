@@ -81,3 +81,32 @@ def test_a_running_clock_stops_at_its_end() -> None:
     assert clock.now() == LATEST
     clock.freeze()
     assert clock.now() == LATEST
+
+
+class FakeWall(FakeMonotonic):
+    pass
+
+
+def test_a_resumed_clock_goes_on_as_if_the_server_had_kept_running() -> None:
+    """Issue 12 M4: a server restarted on its database file showed today again."""
+    real, wall = FakeMonotonic(), FakeWall()
+    clock = ControlledClock(T0, scale=60, monotonic=real, wall=wall)
+    real.value += 10
+    wall.value += 10
+    clock.advance(86_400)
+    state = clock.state()
+    later = FakeWall()
+    later.value = wall.value + 30  # restarted 30 s later, on another monotonic clock
+    resumed = ControlledClock.resume(state, monotonic=FakeMonotonic(), wall=later)
+    assert resumed.now() == T0 + timedelta(days=1, minutes=10 + 30)
+    assert resumed.scale == 60
+
+
+def test_a_resumed_frozen_clock_shows_the_same_moment_and_never_one_before_the_world() -> None:
+    clock = fixed_clock(T0)
+    wall = FakeWall()
+    wall.value += 10**6
+    assert ControlledClock.resume(clock.state(), wall=wall).now() == T0
+    newest = T0 + timedelta(hours=1)
+    assert ControlledClock.resume(clock.state(), not_before=newest).now() == newest
+    assert ControlledClock.resume(clock.state(), scale=5).scale == 5

@@ -193,3 +193,59 @@ def test_a_start_time_outside_the_clocks_range_is_a_usage_error(moment: str) -> 
     assert result.returncode == 2
     assert "outside the clock's range" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_database_file_keeps_its_clock_across_restarts(tmp_path: Path) -> None:
+    """Issue 12 M4: the clock went back to today on a restart, so a running task read PENDING
+    again, its log entry came from the future and bob's token lived a day longer."""
+    db = str(tmp_path / "world.sqlite3")
+    bob = {"username": "bob", "password": "bob"}
+    process, url, _ = start("--db", db, "--no-throttle")
+    try:
+        httpx.post(f"{url}/control/clock/advance/", json={"seconds": 86400}, timeout=30)
+        made = httpx.post(
+            f"{url}/control/tasks/", json={"creator": "alice", "runs": 600}, timeout=30
+        ).json()
+        token = httpx.post(f"{url}/api/accounts/login/", json=bob, timeout=30).json()
+        before = httpx.get(f"{url}/control/clock/", timeout=30).json()
+    finally:
+        stop(process)
+    process, url, banner = start("--db", db, "--no-throttle")
+    try:
+        after = httpx.get(f"{url}/control/clock/", timeout=30).json()
+        alice = {"ES-API-KEY": "demo-alice-key"}
+        status = httpx.get(f"{url}/api/task/{made['task_id']}/status/", headers=alice, timeout=30)
+        listed = httpx.get(f"{url}/api/task/", headers=alice, timeout=30).json()
+        last = httpx.get(f"{url}/api/task/log/", headers=ADMIN, timeout=30).json()["results"]
+    finally:
+        stop(process)
+    assert made["state"] == "STARTED"
+    assert before["now"] <= after["now"] < token["expires"]
+    assert (status.status_code, status.json()["status"]) == (201, "STARTED")
+    assert made["task_id"] in listed
+    assert all(entry["time"] <= after["now"] for entry in last)
+
+
+def test_a_frozen_clock_stays_at_its_moment_across_restarts_unless_at_moves_it(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "world.sqlite3")
+    process, url, _ = start("--db", db, "--scale", "0")
+    try:
+        moved = httpx.post(
+            f"{url}/control/clock/advance/", json={"seconds": 3600}, timeout=30
+        ).json()
+    finally:
+        stop(process)
+    process, url, _ = start("--db", db)
+    try:
+        kept = httpx.get(f"{url}/control/clock/", timeout=30).json()
+    finally:
+        stop(process)
+    process, url, _ = start("--db", db, "--at", "2030-01-01T00:00:00Z")
+    try:
+        told = httpx.get(f"{url}/control/clock/", timeout=30).json()
+    finally:
+        stop(process)
+    assert kept == moved == {**kept, "scale": 0.0, "frozen": True}
+    assert (told["now"], told["frozen"]) == ("2030-01-01T00:00:00+00:00", True)

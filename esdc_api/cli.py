@@ -246,6 +246,10 @@ def serve(**options: Any) -> None:
     It starts with a demo world (accounts, two datacenters, a day of task history and tasks
     still running), answers under /api/ as a real deployment does, and offers a control API
     under /control/ to create tasks and move the clock.
+
+    \b
+    Exit status: 0 once stopped (Ctrl-C), 1 when it cannot start (a port taken, a --db or
+    --world file it cannot use: the message says why and what to do), 2 on a usage error.
     """
     from datetime import UTC
 

@@ -162,7 +162,7 @@ class ReferenceServer:
 def build_deployment(settings: Settings) -> tuple[Deployment, ControlledClock]:
     """The deployment the settings describe: the world file's (the demo world by default) if
     the store is empty."""
-    store = Store(settings.db)
+    store = Store(settings.db, check=not settings.attach)  # its parent checked it
     if store.dcs():
         # A reused file keeps its tasks at their absolute times and its clock where it was
         # (and as far on as it would have run since): those running when the server stopped

@@ -102,19 +102,72 @@ class StoreError(Exception):
     """A database file the reference server cannot use; the message says what to do."""
 
 
+def _check_place(path: Path) -> None:
+    """Refuse, before SQLite tries, a path where no database file can be."""
+    if path.is_dir():
+        raise StoreError(f"{str(path)!r} is a folder, not a database file; name a file in it")
+    if not path.parent.is_dir():
+        raise StoreError(
+            f"the folder of {str(path)!r} does not exist; create it, or name a file in a "
+            "folder that does"
+        )
+
+
+def _unusable(path: str, exc: sqlite3.DatabaseError) -> StoreError:
+    """What a database error met while opening ``path`` means for the user."""
+    text = str(exc)
+    if "readonly" in text or "unable to open" in text:
+        return StoreError(
+            f"cannot write to {path!r} ({text}): the server writes to its database file, and "
+            "to the -wal and -shm files SQLite keeps beside it; make the file and its folder "
+            "writable, or pick another --db file"
+        )
+    if "not a database" in text:
+        return StoreError(
+            f"{path!r} is not a SQLite database (it says: {text}); name another --db file, or "
+            "delete this one to start with a new world"
+        )
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
+        return StoreError(f"{path!r} stayed locked by another process for 30 s ({text})")
+    return StoreError(
+        f"{path!r} is damaged ({text}); restore it from a copy, or delete it to start with a "
+        "new world"
+    )
+
+
 class Store:
     """The state of one simulated deployment in a SQLite database.
 
     :param path: a database file, or ``":memory:"``.
+    :param check: read a file that already holds something through once
+        (``PRAGMA quick_check``) before using it, so that damage is found at the start, not
+        by the request that happens to read the damaged page.
+    :raises StoreError: for a file that cannot be used, saying why and what to do.
     """
 
-    def __init__(self, path: str | Path = ":memory:") -> None:
+    def __init__(self, path: str | Path = ":memory:", *, check: bool = True) -> None:
         self.path = str(path)
         self._shared = self.path != ":memory:"
+        if self._shared:
+            _check_place(Path(self.path))
+        try:
+            self._open(check=check)
+        except sqlite3.DatabaseError as exc:
+            raise _unusable(self.path, exc) from None
+
+    def _open(self, *, check: bool) -> None:
         # A writer waits up to this long for another process's transaction to end.
         self._db = sqlite3.connect(
             self.path, check_same_thread=False, isolation_level=None, timeout=30
         )
+        if self._shared and check and Path(self.path).stat().st_size:
+            found = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if found != "ok":
+                first = " ".join(line for line in found.splitlines() if "***" not in line)
+                raise StoreError(
+                    f"{self.path!r} is damaged (SQLite's quick_check: {first[:200]}); "
+                    "restore it from a copy, or delete it to start with a new world"
+                )
         self._db.execute(
             "PRAGMA journal_mode=WAL" if self._shared else "PRAGMA journal_mode=MEMORY"
         )

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+
+from mockserver.store import Store
+from mockserver.worlds.install import install_demo
+from tests.conftest import DOC_TIME
 
 
 def start(*args: str) -> tuple[subprocess.Popen[str], str, list[str]]:
@@ -249,3 +255,85 @@ def test_a_frozen_clock_stays_at_its_moment_across_restarts_unless_at_moves_it(
         stop(process)
     assert kept == moved == {**kept, "scale": 0.0, "frozen": True}
     assert (told["now"], told["frozen"]) == ("2030-01-01T00:00:00+00:00", True)
+
+
+def refused(*args: str, without_root_override: bool = False) -> subprocess.CompletedProcess[str]:
+    """``esdc-api serve ARGS`` that must not start. ``without_root_override``: as root, run it
+    without the capability that lets root write to read-only files, as a user would be."""
+    command = [sys.executable, "-m", "esdc_api", "serve", "--port", "0", *args]
+    if without_root_override and os.geteuid() == 0:
+        drop = "-dac_override,-dac_read_search"
+        command = ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", "--", *command]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def made_world(path: Path) -> Path:
+    store = Store(path)
+    install_demo(store, DOC_TIME)
+    store.close()
+    return path
+
+
+def damaged_in_the_middle(path: Path) -> Path:
+    """16 pages in the middle of the file overwritten, as a failing disk would leave it."""
+    made_world(path)
+    page = 4096
+    pages = path.stat().st_size // page
+    with path.open("r+b") as file:
+        file.seek((pages // 2) * page)
+        file.write(bytes(range(256)) * (16 * page // 256))
+    return path
+
+
+def truncated(path: Path) -> Path:
+    made_world(path)
+    with path.open("r+b") as file:
+        file.truncate(path.stat().st_size // 2)
+    return path
+
+
+def not_a_database(path: Path) -> Path:
+    path.write_bytes(b"this is not a database, only its name says so\n" * 100)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda tmp: tmp / "missing" / "world.sqlite3", "does not exist"),
+        (lambda tmp: tmp, "is a folder, not a database file"),
+        (lambda tmp: not_a_database(tmp / "world.sqlite3"), "is not a SQLite database"),
+        (lambda tmp: truncated(tmp / "world.sqlite3"), "is damaged"),
+        (lambda tmp: damaged_in_the_middle(tmp / "world.sqlite3"), "is damaged"),
+    ],
+    ids=["missing folder", "a folder", "not a database", "truncated", "damaged in the middle"],
+)
+def test_a_database_file_the_server_cannot_use_is_a_one_line_error(
+    tmp_path: Path, make: Any, says: str
+) -> None:
+    """Issue 12 L6: these were raw tracebacks, and a file damaged in the middle started
+    without complaint and then answered 500 on the requests that read the damaged pages."""
+    result = refused("--db", str(make(tmp_path)))
+    assert result.returncode == 1, result.stderr
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+@pytest.mark.parametrize("read_only", ["the file", "its folder"])
+def test_a_database_file_the_server_cannot_write_is_a_one_line_error(
+    tmp_path: Path, read_only: str
+) -> None:
+    folder = tmp_path / "worlds"
+    folder.mkdir()
+    db = made_world(folder / "world.sqlite3")
+    (db if read_only == "the file" else folder).chmod(0o555 if read_only != "the file" else 0o444)
+    try:
+        result = refused("--db", str(db), without_root_override=True)
+    finally:
+        folder.chmod(0o755)
+        db.chmod(0o644)
+    assert result.returncode == 1, result.stderr
+    assert "cannot write to" in result.stderr and "writable" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert Store(db).count_tasks() > 0  # nothing of it was lost

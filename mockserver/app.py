@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
 from random import Random
@@ -51,6 +52,7 @@ from mockserver.handlers import Handlers
 from mockserver.i18n import ENGLISH, translate_body
 from mockserver.middleware import CALLER_KEY, ApiPipeline
 from mockserver.negotiation import indent_of
+from mockserver.progress import Progress
 from mockserver.responses import dumps
 from mockserver.routing import Router
 from mockserver.settings import Settings
@@ -159,9 +161,11 @@ class ReferenceServer:
         return f"ReferenceServer({self.deployment!r})"
 
 
-def build_deployment(settings: Settings) -> tuple[Deployment, ControlledClock]:
+def build_deployment(
+    settings: Settings, say: Callable[[str], None] = log.info
+) -> tuple[Deployment, ControlledClock]:
     """The deployment the settings describe: the world file's (the demo world by default) if
-    the store is empty."""
+    the store is empty, built saying how it goes when that takes more than a second."""
     store = Store(settings.db, check=not settings.attach)  # its parent checked it
     if store.dcs():
         # A reused file keeps its tasks at their absolute times and its clock where it was
@@ -183,7 +187,16 @@ def build_deployment(settings: Settings) -> tuple[Deployment, ControlledClock]:
         if settings.start is not None:
             raise
         raise WorldError(f"{settings.world or DEMO_WORLD}: at: {exc}") from None
-    install(store, world, clock.now(), history_tasks=settings.history, seed=settings.seed)
+    progress = Progress(say, "building the world")
+    install(
+        store,
+        world,
+        clock.now(),
+        history_tasks=settings.history,
+        seed=settings.seed,
+        steps=progress,
+    )
+    progress.finish()
     seed = world.history.seed if settings.seed is None else settings.seed
     return Deployment(store, clock, rng=Random(seed)), clock
 
@@ -203,12 +216,17 @@ def _reused_clock(store: Store, settings: Settings) -> ControlledClock:
 
 
 def create_app(
-    settings: Settings | None = None, *, spec: dict[str, Any] | None = None
+    settings: Settings | None = None,
+    *,
+    spec: dict[str, Any] | None = None,
+    say: Callable[[str], None] = log.info,
 ) -> ReferenceServer:
     """The reference server for ``settings``.
 
     :param spec: the task API spec, bundled or resolved; it is served as it is. By default the
         project's bundle (or that of ``settings.spec_path``).
+    :param say: where a world build that takes more than a second says how it goes (the
+        console, for ``esdc-api serve``).
     """
     settings = settings or Settings()
     served = spec if spec is not None else load_bundle(settings.spec_path)
@@ -217,9 +235,9 @@ def create_app(
     # Starlette tries routes in order: literal paths (/task/log/) must come before the
     # templated ones that would also match them (/task/{task_id}/).
     spec = {**spec, "paths": dict(sorted(spec["paths"].items(), key=lambda item: "{" in item[0]))}
-    deployment, clock = build_deployment(settings)
+    deployment, clock = build_deployment(settings, say)
     handlers = Handlers(deployment)
-    control = Control(deployment, clock, settings=settings)
+    control = Control(deployment, clock, settings=settings, say=say)
 
     middlewares: list[Any] = [
         ServerErrorMiddleware,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -15,12 +18,17 @@ from mockserver.dispatch import handler_for
 from mockserver.errors import ApiError, FieldErrors, NotFound
 from mockserver.ids import TaskGroup, TaskType
 from mockserver.lifecycle import BackendState, Message, Outcome, Queue, Task, TaskObject
+from mockserver.progress import Progress, Steps
 from mockserver.responses import json_response
 from mockserver.settings import Settings
+from mockserver.store import Store
 from mockserver.throttle import Throttle
 from mockserver.worlds import DEMO_WORLD
 from mockserver.worlds.document import WorldError, parse_time, to_doc, write_time
 from mockserver.worlds.install import export, install, read_world, world_from_doc
+from mockserver.worlds.model import World
+
+log = logging.getLogger("mockserver")
 
 
 class ControlError(ApiError):
@@ -47,11 +55,18 @@ class Control:
     """Handlers of the control API for one deployment."""
 
     def __init__(
-        self, deployment: Deployment, clock: ControlledClock, *, settings: Settings
+        self,
+        deployment: Deployment,
+        clock: ControlledClock,
+        *,
+        settings: Settings,
+        say: Callable[[str], None] = log.info,
     ) -> None:
         self.deployment = deployment
         self.clock = clock
         self.settings = settings
+        self.say = say
+        self._building = asyncio.Lock()
         self.throttles: tuple[Throttle, ...] = ()
         self._throttle_clock = "real"
 
@@ -114,24 +129,36 @@ class Control:
 
     # -- the world -----------------------------------------------------------------------
 
-    def _replace(self, load: Any, **install_options: Any) -> None:
-        store = self.deployment.store
-        now = self.clock.now()
-        try:
-            world = load(now)
-        except WorldError as exc:
-            raise ControlError(str(exc)) from None
-        with store.transaction():  # all of the new world, or the old one: never half of each
-            store.clear()
-            install(store, world, now, **install_options)
-        self.deployment.reload_accounts()
+    async def _replace(self, load: Any, **install_options: Any) -> None:
+        """Build the world ``load`` reads beside the one being served, off the event loop
+        (a million tasks take a minute, and every other request is answered meanwhile, from
+        the old world), then serve it: all of the new world, or the old one, never half of
+        each. One build at a time; a second waits for the first."""
+        async with self._building:
+            store = self.deployment.store
+            now = self.clock.now()
+            progress = Progress(self.say, "building the world")
+            try:
+                built = await asyncio.to_thread(_build, load, now, progress, install_options)
+            except WorldError as exc:
+                raise ControlError(str(exc)) from None
+            if store.path == ":memory:":
+                self.deployment.replace_store(built)
+            else:  # a file, perhaps served by other processes too: the world goes into it
+                built.succeed(store)
+                try:
+                    await asyncio.to_thread(built.copy_into, store.path, progress)
+                finally:
+                    built.close()
+                self.deployment.reload_accounts()
+            progress.finish()
         for throttle in self.throttles:
             throttle.reset()
 
     async def reset(self, body: Any = None) -> Response:
         body = body or {}
         path = self.settings.world or DEMO_WORLD
-        self._replace(
+        await self._replace(
             lambda now: read_world(path, now),
             history_tasks=body.get("history", self.settings.history),
             seed=body.get("seed", self.settings.seed),
@@ -150,7 +177,7 @@ class Control:
                 self.clock.set(moment, allow_backwards=True)
             except ValueError as exc:
                 raise ControlError(f"at: {exc}") from None
-        self._replace(lambda now: world_from_doc(body, now))
+        await self._replace(lambda now: world_from_doc(body, now))
         return self._json(HTTPStatus.OK, self._overview())
 
     # -- failures, workers and throttle ----------------------------------------------------
@@ -364,6 +391,16 @@ class Control:
                 for s in task.steps
             ],
         }
+
+
+def _build(
+    load: Callable[[datetime], World], now: datetime, steps: Steps, options: dict[str, Any]
+) -> Store:
+    """The world ``load`` reads, as it stands at ``now``, in a store of its own (in memory)."""
+    world = load(now)
+    store = Store(":memory:")
+    install(store, world, now, steps=steps, **options)
+    return store
 
 
 def _moment(text: Any, field: str) -> datetime:

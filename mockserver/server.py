@@ -8,6 +8,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
@@ -68,13 +69,22 @@ def banner(server: ReferenceServer, url: str) -> str:
     )
 
 
+def _say(out: TextIO) -> Callable[[str], None]:
+    """Lines on the console, for what takes a while (a big world built)."""
+
+    def say(line: str) -> None:
+        print(f"  {line}", file=out, flush=True)
+
+    return say
+
+
 #: Where the worker processes of ``--workers`` read their settings.
 WORKER_SETTINGS = "ESDC_SERVE_WORKER_SETTINGS"
 
 
 def worker_app() -> ReferenceServer:
     """The application of one worker process: the world its parent built in the database."""
-    return create_app(Settings.from_json(os.environ[WORKER_SETTINGS]))
+    return create_app(Settings.from_json(os.environ[WORKER_SETTINGS]), say=_say(sys.stderr))
 
 
 def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
@@ -85,7 +95,7 @@ def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
         _run_workers(settings, out)
         return
     started = time.perf_counter()
-    server = create_app(settings)
+    server = create_app(settings, say=_say(out))
     sock = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -125,7 +135,7 @@ def _run_workers(settings: Settings, out: TextIO) -> None:
         scratch = tempfile.mkdtemp(prefix="esdc-serve-")
         settings = replace(settings, db=str(Path(scratch) / "world.sqlite3"))
     try:
-        server = create_app(settings)
+        server = create_app(settings, say=_say(out))
         config = uvicorn.Config(
             "mockserver.server:worker_app",
             factory=True,

@@ -30,6 +30,7 @@ from mockserver.accounts import Dc, Token, User
 from mockserver.lifecycle import Task, due_at
 from mockserver.logcounts import EARLIEST, LATEST, LAYOUT, LogCounts
 from mockserver.logtable import STATUS_CODES, STATUSES, LogTable, task_key
+from mockserver.progress import Steps, quiet
 from mockserver.tasklog import (
     AUTO_TASK_TYPES,
     PAGE_SIZE,
@@ -94,6 +95,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: ``meta`` keys other connections bump when they change what this one keeps: the whole state
 #: (a reset), the objects' names, and the accounts, settings, workers, failures and clock.
 _VERSIONED = ("generation", "objects", "config")
+#: Pages a world built in memory is copied into its file by, per step (4 MiB).
+COPY_PAGES = 1024
 #: Parsed tasks kept by their stored text (the same text is the same task).
 PARSED_TASKS = 4096
 
@@ -322,6 +325,33 @@ class Store:
             self.set_meta("generation", str(generation + 1))
             self._versions = {"generation": str(generation + 1)}
             self._bump("config")
+
+    # -- a world built elsewhere -------------------------------------------------------------
+
+    def succeed(self, other: Store) -> None:
+        """Mark this store's world as the one that replaces ``other``'s (every connection of
+        ``other``'s file then drops what it kept), before :meth:`copy_into` its file."""
+        with self.transaction():
+            for key in _VERSIONED:
+                self.set_meta(key, str(int(other.get_meta(key) or 0) + 1))
+
+    def copy_into(self, path: str, steps: Steps = quiet) -> None:
+        """Write this store's world over the database file at ``path``, in one transaction:
+        the file's other connections read its old world until the copy ends, and a crash
+        meanwhile leaves the old world. It goes in steps of :data:`COPY_PAGES` pages, while
+        a writer on the file waits (a reader does not)."""
+        target = sqlite3.connect(path, timeout=30)
+        try:
+            with self._lock:
+                self._db.backup(
+                    target,
+                    pages=COPY_PAGES,
+                    progress=lambda _status, left, total: steps(
+                        "copying it into the database file", total - left, total
+                    ),
+                )
+        finally:
+            target.close()
 
     # -- meta -----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from mockserver.accounts import SYSTEM_USER_ID
 from mockserver.ids import TaskGroup, TaskId, TaskType
 from mockserver.lifecycle import BackendState, Queue, Step, Task, TaskObject
 from mockserver.logtable import task_key
+from mockserver.progress import Steps, quiet
 from mockserver.tasklog import LogEntry, LogStatus
 from mockserver.worlds.model import WorldObject
 
@@ -377,6 +378,7 @@ def history_log(
     result_expires: timedelta,
     tasks: list[Task],
     shapes: Shapes,
+    steps: Steps = quiet,
 ) -> Iterator[tuple[Any, ...]]:
     """The entries of :func:`history` as rows of the store's log (``shapes`` makes their
     object and shape ids), in the order they are written: by time, the entries of tasks made
@@ -418,7 +420,9 @@ def history_log(
     template, final_shape, final_status = array("l"), array("l"), array("b")
     high, low = array("Q"), array("Q")
     low_mask = 0xFFFFFFFFFFFFFFFF
-    for _ in range(count):
+    for drawn_so_far in range(count):
+        if not drawn_so_far & 0x3FFF:
+            steps("drawing the history's tasks", drawn_so_far, count)
         created_us = latest_us - _us(timedelta(seconds=random() * window))
         r = getrandbits(k_weighted)
         while r >= n_weighted:
@@ -492,6 +496,7 @@ def history_log(
         final_status.append(outcome + 1)  # mockserver.logtable.STATUS_CODES
         high.append(bits >> 64)
         low.append(bits & low_mask)
+    steps("sorting the history's entries by time")
     times = array("q", bytes(16 * len(created)))
     times[0::2], times[1::2] = created, ended
     order = sorted(range(len(times)), key=times.__getitem__)  # stable: ties keep their order

@@ -12,6 +12,7 @@ from random import Random
 from typing import Any
 
 from mockserver.lifecycle import Queue, Task
+from mockserver.progress import Steps, quiet
 from mockserver.store import Store
 from mockserver.tasklog import LogEntry, final_entry, start_entry
 from mockserver.worlds import esdc_export
@@ -47,12 +48,14 @@ def install(
     *,
     history_tasks: int | None = None,
     seed: int | None = None,
+    steps: Steps = quiet,
 ) -> None:
     """Put ``world`` into an empty store as it stands at ``now``, in one transaction (a crash
     leaves no half-built world).
 
     :param history_tasks: how many history tasks to make instead of the world's own number.
     :param seed: the history's seed instead of the world's.
+    :param steps: told how far the build is (:class:`mockserver.progress.Progress`).
     """
     made = world.history
     if history_tasks is not None or seed is not None:
@@ -106,6 +109,7 @@ def install(
                 result_expires=expires,
                 tasks=tasks,
                 shapes=store.log_shape,
+                steps=steps,
             )
         own: list[LogEntry] = []
         if world.derive_log:
@@ -121,12 +125,25 @@ def install(
         else:
             # A world's own log (a recording) after the history, as it was written.
             rows = chain(made_up, (store.log_row(e) for e in world.log))
-        store.load_log(rows)
+        store.load_log(_counted(rows, 2 * made.tasks + len(world.tasks), steps))
+        steps("writing the tasks")
         for task in world.tasks:
             final = task.final_step()
             ended = final is not None and final.at <= now
             tasks.append(replace(task, final_logged=ended or task.final_logged))
         store.add_tasks(tasks)
+
+
+def _counted(
+    rows: Iterable[tuple[Any, ...]], about: int, steps: Steps
+) -> Iterator[tuple[Any, ...]]:
+    """``rows``, telling ``steps`` how many have gone (of ``about``), then that the log is
+    being indexed (what its store does once it has them all)."""
+    for written, row in enumerate(rows):
+        if not written & 0x3FFF:
+            steps("writing the log", written, max(about, written))
+        yield row
+    steps("indexing and counting the log")
 
 
 def _merged(

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import json
+import threading
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import LiveServer, auth, chunked_request, raw_exchange
+import mockserver.control
+from mockserver import create_app
+from tests.conftest import (
+    LiveServer,
+    auth,
+    chunked_request,
+    frozen_settings,
+    raw_exchange,
+    serve_in_thread,
+)
 
 
 def create(client, **body: object) -> dict:  # type: ignore[no-untyped-def, type-arg]
@@ -254,3 +266,63 @@ def test_the_clock_cannot_be_pushed_past_its_end_and_the_server_keeps_answering(
         log = client.get("/api/task/log/?page=1", headers=auth("admin"))
     assert [r.status_code for r in (login, tasks, frozen, log)] == [200, 200, 200, 200]
     assert frozen.json()["now"] <= "9000-01-01T00:00:00+00:00"
+
+
+@pytest.mark.parametrize("db", [":memory:", "a file"])
+def test_a_world_is_built_off_the_event_loop_while_other_requests_are_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: str
+) -> None:
+    """Issue 12 M3: ``POST /control/reset/`` with a history of 200,000 held every other
+    request for 15 s. The build is held here until a request to another endpoint has been
+    answered (from the old world): it could not be, if the build ran on the event loop."""
+    building, release = threading.Event(), threading.Event()
+    install = mockserver.control.install
+
+    def held(*args: Any, **kwargs: Any) -> None:
+        building.set()
+        assert release.wait(60)
+        install(*args, **kwargs)
+
+    monkeypatch.setattr(mockserver.control, "install", held)
+    settings = frozen_settings(db=db if db == ":memory:" else str(tmp_path / "world.sqlite3"))
+    answers: dict[str, Any] = {}
+    for server in serve_in_thread(create_app(settings)):
+        with server.client() as client:
+            made = create(client, creator="alice", runs=None)
+
+        def reset(server: LiveServer = server) -> None:
+            with server.client(timeout=120) as client:
+                answers["reset"] = client.post("/control/reset/", json={"history": 20_000})
+
+        resetting = threading.Thread(target=reset)
+        resetting.start()
+        try:
+            assert building.wait(30)
+            with server.client("alice", timeout=10) as client:
+                answers["tasks"] = client.get("/api/task/")
+                answers["clock"] = client.get("/control/clock/")
+        finally:
+            release.set()
+            resetting.join(120)
+        with server.client("alice") as client:
+            answers["after"] = client.get("/api/task/")
+    assert answers["tasks"].status_code == answers["clock"].status_code == 200
+    assert made["task_id"] in answers["tasks"].json()  # the old world, while the new is built
+    assert answers["reset"].status_code == 200
+    assert answers["reset"].json()["log_entries"] > 40_000
+    assert made["task_id"] not in answers["after"].json()
+
+
+def test_a_reset_says_how_its_build_goes_on_the_console(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mockserver import progress
+
+    monkeypatch.setattr(progress, "QUIET_FOR", 0.0)
+    lines: list[str] = []
+    for server in serve_in_thread(create_app(frozen_settings(), say=lines.append)):
+        lines.clear()
+        with server.client() as client:
+            assert client.post("/control/reset/", json={"history": 1_000}).status_code == 200
+    assert lines[0].startswith("building the world: drawing the history's tasks")
+    assert lines[-1].startswith("building the world: done in ")

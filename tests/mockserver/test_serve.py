@@ -337,3 +337,88 @@ def test_a_database_file_the_server_cannot_write_is_a_one_line_error(
     assert "cannot write to" in result.stderr and "writable" in result.stderr
     assert "Traceback" not in result.stderr
     assert Store(db).count_tasks() > 0  # nothing of it was lost
+
+
+KILLED_BUILD = """
+import os, signal, sys
+import mockserver.app
+from mockserver import Settings, create_app
+
+class Killing:
+    def __init__(self, say, what):
+        pass
+    def __call__(self, stage, done=0, total=0):
+        if stage == "writing the log" and done:
+            os.kill(os.getpid(), signal.SIGKILL)  # kill -9, half-way through the log
+    def finish(self):
+        pass
+
+mockserver.app.Progress = Killing
+create_app(Settings(db=sys.argv[1], history=50_000))
+"""
+
+KILLED_RESET = """
+import os, signal, sys
+import mockserver.control, mockserver.store
+from starlette.testclient import TestClient
+from mockserver import Settings, create_app
+
+class Killing:
+    def __init__(self, say, what):
+        pass
+    def __call__(self, stage, done=0, total=0):
+        if stage == "copying it into the database file" and 0 < done < total:
+            os.kill(os.getpid(), signal.SIGKILL)  # kill -9, half-way through the copy
+    def finish(self):
+        pass
+
+mockserver.control.Progress = Killing
+mockserver.store.COPY_PAGES = 16
+with TestClient(create_app(Settings(db=sys.argv[1], throttle=False))) as client:
+    made = client.post("/control/tasks/", json={"creator": "alice", "runs": None}).json()
+    print(made["task_id"], client.get("/control/").json()["tasks"], flush=True)
+    client.post("/control/reset/", json={"history": 20_000})
+"""
+
+
+def test_a_crash_while_the_world_is_first_built_leaves_no_world_and_the_next_start_builds_it(
+    tmp_path: Path,
+) -> None:
+    """Issue 12 M5: kill -9 during the first build left datacenters and users but no tasks,
+    and the next start served that empty world ("world 0 tasks, 0 log entries")."""
+    db = tmp_path / "world.sqlite3"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_BUILD, str(db)], capture_output=True, text=True, timeout=300
+    )
+    assert killed.returncode == -9, killed.stderr
+    store = Store(db)
+    assert (store.dcs(), store.count_tasks(), store.count_log()) == ([], 0, 0)
+    store.close()
+    process, url, banner = start("--db", str(db))
+    try:
+        tasks = httpx.get(f"{url}/api/task/", headers=ADMIN, timeout=30)
+    finally:
+        stop(process)
+    assert re.search(r"world +[1-9]\d* tasks, [1-9]\d* log entries", "".join(banner))
+    assert tasks.status_code == 200 and tasks.json()
+
+
+def test_a_crash_while_a_reset_writes_its_world_leaves_the_old_world(tmp_path: Path) -> None:
+    """Issue 12 M5: kill -9 during POST /control/reset/ lost the old world and left an empty
+    one, which the next start served."""
+    db = tmp_path / "world.sqlite3"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_RESET, str(db)], capture_output=True, text=True, timeout=300
+    )
+    assert killed.returncode == -9, killed.stderr
+    task_id, tasks = killed.stdout.split()
+    store = Store(db)  # checks it (quick_check) first
+    assert store.get_task(task_id) is not None
+    assert store.count_tasks() == int(tasks)
+    store.close()
+    process, url, _ = start("--db", str(db))
+    try:
+        made = httpx.get(f"{url}/control/tasks/{task_id}/", timeout=30)
+    finally:
+        stop(process)
+    assert made.status_code == 200 and made.json()["state"] == "STARTED"

@@ -1,4 +1,8 @@
-"""The time budget of a run (``--esdc-budget``): no request starts after it has run out."""
+"""The time budget of a run (``--esdc-budget``): no request starts after it has run out.
+
+A part of it may be kept back (``reserve``) for the checks that judge the run as a whole,
+which come last: until :attr:`Budget.final` is set, the budget runs out that much earlier.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,10 @@ class Budget:
         self.seconds = seconds
         self._clock = clock
         self._started = clock()
+        #: seconds kept for the last part of the run
+        self.reserve = 0.0
+        #: whether the last part runs, which may spend the reserve
+        self.final = False
 
     def __repr__(self) -> str:
         if self.seconds is None:
@@ -32,9 +40,11 @@ class Budget:
         return self._clock() - self._started
 
     def remaining(self) -> float:
+        """Seconds left for what runs now (the reserve is not, until the last part)."""
         if self.seconds is None:
             return math.inf
-        return max(0.0, self.seconds - self.elapsed())
+        kept = 0.0 if self.final else self.reserve
+        return max(0.0, self.seconds - kept - self.elapsed())
 
     @property
     def exhausted(self) -> bool:

@@ -1,14 +1,18 @@
 """Answers that differ from the schema but not from the spec, and how each is judged.
 
-Two kinds, both narrow enough that anything else still fails:
+Two kinds, both narrow enough that anything else still fails, and both readings of what the
+spec says in its words (a parameter's or a response's description), not a list of their own:
 
-- **known deviations**: ways real deployments differ from the spec that the spec itself
-  documents. They do not fail a run; the summary lists them, so the operator knows.
+- **known deviations**: answers the spec's words give real deployments where its schemas say
+  otherwise (``show_running=yes`` read as true, a plain 404 labelled JSON). They do not fail a
+  run; the summary lists them, so the operator knows.
 - **allowances**: behaviour the spec states in words that its schemas cannot express. They are
   not differences at all, and are only counted.
 
 Schemathesis's checks see every answer through :func:`excuses` (a ``filter_failure`` hook);
-the named checks ask a rule directly.
+the named checks ask an excuse directly. Known defects of a version (a 500 where the spec
+gives another answer) and the reference server's own deviations are not here: they live in
+the spec's ``x-known-defects`` and ``x-deviations`` (:mod:`esdc_api.deviations`).
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ Applies = Callable[[Answer, SpecFacts], bool]
 
 
 @dataclass(frozen=True)
-class Rule:
+class Excuse:
     """One excused difference.
 
     :param failures: the schemathesis failures it may excuse, by class name; ``None`` for any.
@@ -59,7 +63,7 @@ class Rule:
     failures: frozenset[str] | None = None
 
     def __repr__(self) -> str:
-        return f"Rule({self.name!r}, {self.kind})"
+        return f"Excuse({self.name!r}, {self.kind})"
 
 
 def _valid_value(raw: str, param: dict[str, Any]) -> bool:
@@ -117,21 +121,44 @@ def _not_routed_as_json(answer: Answer, facts: SpecFacts) -> bool:
     )
 
 
-def _lenient_booleans(answer: Answer, facts: SpecFacts) -> bool:
-    booleans = frozenset({"show_running", "hide_auto"})
-    odd = [
-        name
-        for name in booleans
-        if answer.query.get(name) not in (None, "", *TRUE_SPELLINGS, *FALSE_SPELLINGS)
-    ]
-    return (
-        answer.operation_id == "taskLog"
-        and answer.query.get("page", "") != ""  # without page no filter is read at all
-        and 200 <= answer.status < 300
-        and bool(odd)
-        and answer.negative_in <= {"query"}
-        and query_is_valid(facts, "taskLog", answer.query, ignore=booleans)
-    )
+def _lenient(names: frozenset[str], odd: Callable[[str], bool]) -> Applies:
+    """Excuses a 2xx of the paged log whose only invalid filters are ``names``, each ``odd``
+    as real deployments read it."""
+
+    def applies(answer: Answer, facts: SpecFacts) -> bool:
+        found = [name for name in names if answer.query.get(name) not in (None, "")]
+        return (
+            answer.operation_id == "taskLog"
+            and answer.query.get("page", "") != ""  # without page no filter is read at all
+            and 200 <= answer.status < 300
+            and bool(found)
+            and all(odd(answer.query[name]) for name in found)
+            and answer.negative_in <= {"query"}
+            and query_is_valid(facts, "taskLog", answer.query, ignore=names)
+        )
+
+    return applies
+
+
+def _any_boolean(value: str) -> bool:
+    return True  # any non-empty value reads as true
+
+
+def _short_date(value: str) -> bool:
+    """Django's parse_date: one or two digits of month and day (2026-1-5)."""
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", value)
+    if match is None:
+        return False
+    try:
+        date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return False
+    return True
+
+
+def _order_list(value: str) -> bool:
+    """A comma list of sort fields, with spaces (`time,-time`, ` time`)."""
+    return all(part.strip().lstrip("+-") == "time" for part in value.split(","))
 
 
 def _body_ignored(answer: Answer, facts: SpecFacts) -> bool:
@@ -147,7 +174,7 @@ def _filters_without_page(answer: Answer, facts: SpecFacts) -> bool:
     )
 
 
-NOT_ROUTED_AS_JSON = Rule(
+NOT_ROUTED_AS_JSON = Excuse(
     "not-routed-404-labelled-json",
     "deviation",
     "A task id with characters outside A-Z a-z 0-9 - matches no URL; the plain-text 404 "
@@ -155,15 +182,31 @@ NOT_ROUTED_AS_JSON = Rule(
     "responses).",
     _not_routed_as_json,
 )
-LENIENT_BOOLEANS = Rule(
+LENIENT_BOOLEANS = Excuse(
     "lenient-booleans",
     "deviation",
     "show_running and hide_auto read any non-empty value (show_running=yes) as true instead of "
     "answering 400 (spec: ShowRunning parameter).",
-    _lenient_booleans,
+    _lenient(frozenset({"show_running", "hide_auto"}), _any_boolean),
     frozenset({"AcceptedNegativeData"}),
 )
-BODY_IGNORED = Rule(
+LENIENT_DATES = Excuse(
+    "lenient-dates",
+    "deviation",
+    "date_from and date_to read a one-digit month or day (2026-1-5) as the date instead of "
+    "answering 400 (spec: DateFrom parameter; Django's parse_date).",
+    _lenient(frozenset({"date_from", "date_to"}), _short_date),
+    frozenset({"AcceptedNegativeData"}),
+)
+ORDER_BY_LISTS = Excuse(
+    "order-by-lists",
+    "deviation",
+    "order_by reads a comma list of sort fields, spaces allowed (time,-time), instead of "
+    "answering 412 (spec: OrderBy parameter).",
+    _lenient(frozenset({"order_by"}), _order_list),
+    frozenset({"AcceptedNegativeData"}),
+)
+BODY_IGNORED = Excuse(
     "cancel-body-ignored",
     "deviation",
     "A cancel or delete body that is not JSON, or has a force that is not a boolean, is ignored "
@@ -171,7 +214,7 @@ BODY_IGNORED = Rule(
     _body_ignored,
     frozenset({"AcceptedNegativeData"}),
 )
-FILTERS_WITHOUT_PAGE = Rule(
+FILTERS_WITHOUT_PAGE = Excuse(
     "filters-ignored-without-page",
     "allowance",
     "Without page the task log answers its last entries and ignores every filter, valid or not "
@@ -179,12 +222,19 @@ FILTERS_WITHOUT_PAGE = Rule(
     _filters_without_page,
     frozenset({"AcceptedNegativeData"}),
 )
-RULES = (NOT_ROUTED_AS_JSON, LENIENT_BOOLEANS, BODY_IGNORED, FILTERS_WITHOUT_PAGE)
+EXCUSES = (
+    NOT_ROUTED_AS_JSON,
+    LENIENT_BOOLEANS,
+    LENIENT_DATES,
+    ORDER_BY_LISTS,
+    BODY_IGNORED,
+    FILTERS_WITHOUT_PAGE,
+)
 
 
-def excuses(failure_type: str, answer: Answer, facts: SpecFacts) -> Rule | None:
-    """The rule that excuses this failure of this answer, if one does."""
-    for rule in RULES:
+def excuses(failure_type: str, answer: Answer, facts: SpecFacts) -> Excuse | None:
+    """The excuse for this failure of this answer, if there is one."""
+    for rule in EXCUSES:
         if (rule.failures is None or failure_type in rule.failures) and rule.applies(answer, facts):
             return rule
     return None

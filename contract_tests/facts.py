@@ -7,6 +7,7 @@ that a change to the spec changes what the suite expects.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,16 @@ Spec = dict[str, Any]
 #: says so in prose only (info.description, TaskState.description), so it is a constant here.
 RESULT_EXPIRES_SECONDS = 3600
 FINAL_STATES = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
+#: The parts of a well-formed task id (the spec's TaskId pattern says which ids are).
+TASK_ID_PARTS = re.compile(
+    r"^(?P<prefix>(?P<creator>\d+)(?P<type>[a-z])(?P<owner>\d+)(?P<group>[a-z])(?P<dc>\d+))"
+    r"-(?P<first>[0-9A-Za-z]{8})-"
+)
+
+
+def dummy_group(creator: str) -> str:
+    """The first 8-hex group of a dummy id of ``creator`` (the user id as the id spells it)."""
+    return hashlib.md5(creator.encode()).hexdigest()[-8:]
 
 
 @dataclass(frozen=True)
@@ -78,7 +89,7 @@ class SpecFacts:
         """Every operation by operationId."""
         found = {}
         for path, item in self.spec["paths"].items():
-            for method in ("get", "put", "post", "delete", "patch"):
+            for method in ("get", "put", "post", "delete", "patch", "options"):
                 if method in item:
                     op = item[method]
                     found[op["operationId"]] = Operation(
@@ -93,7 +104,8 @@ class SpecFacts:
     def _routes(self) -> list[tuple[re.Pattern[str], Operation]]:
         routes = []
         for op in self.operations.values():
-            params = {p["name"]: p for p in op.definition.get("parameters", [])}
+            shared = self.spec["paths"][op.path].get("parameters", [])
+            params = {p["name"]: p for p in [*shared, *op.definition.get("parameters", [])]}
             regex = ""
             for literal, name in re.findall(r"([^{]*)(?:\{([^}]+)\})?", op.path):
                 regex += re.escape(literal)
@@ -112,16 +124,31 @@ class SpecFacts:
         if path.startswith(self.base_path):
             path = path[len(self.base_path) :]
         path = re.sub(r"^/dc/[A-Za-z0-9._-]+(?=/)", "", path)
+        matched: str | None = None  # the first path that matches: literal ones come first
         for pattern, op in self._routes:
             match = pattern.match(path)
-            if match and op.method == method.upper():
-                return op, match.groupdict()
-        return None
+            if match and matched in (None, op.path):
+                matched = op.path
+                if op.method == method.upper():
+                    return op, match.groupdict()
+        return None  # no endpoint, or a method the endpoint does not have
 
     @cached_property
     def base_path(self) -> str:
         """The path every operation lives under (``/api``), from the first server."""
         return str(urlsplit(self.spec["servers"][0]["url"]).path).rstrip("/")
+
+    def examples_of(self, operation_id: str) -> list[Any]:
+        """The request examples of an operation: its parameters' and its body's."""
+        definition = self.operation(operation_id).definition
+        found: list[Any] = []
+        for param in definition.get("parameters", []):
+            if "example" in param:
+                found.append(param["example"])
+            found += list(param.get("examples", {}).values())
+        for media in definition.get("requestBody", {}).get("content", {}).values():
+            found += list(media.get("examples", {}).values())
+        return found
 
     def example(self, operation_id: str, status: int, name: str) -> Any:
         """The value of a named response example, e.g. the text of an error."""
@@ -167,6 +194,12 @@ class SpecFacts:
     def task_id_url_pattern(self) -> re.Pattern[str]:
         """What a URL segment holding a task id may contain (``x-url-pattern``)."""
         return re.compile(f"^(?:{self._task_id_parameter()['x-url-pattern']})$")
+
+    def is_dummy(self, task_id: str) -> bool:
+        """Whether a well-formed id is a dummy one: its first 8-hex group is the last 8 hex
+        digits of the MD5 of its creator's user id (info: Task ids)."""
+        match = TASK_ID_PARTS.match(task_id)
+        return match is not None and match["first"].lower() == dummy_group(match["creator"])
 
     @cached_property
     def malformed_task_id(self) -> Invalid:

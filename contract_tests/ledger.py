@@ -1,7 +1,8 @@
-"""What happened during a run: requests, answers, excused differences and task states.
+"""What happened during a run: requests, answers, findings by rule, known defects, states.
 
 The named checks and schemathesis both report here; the summary and the checks that judge the
-run as a whole (authenticated requests succeeded, states never went backwards) read it.
+run as a whole (every answer's rules, authenticated requests succeeded, states never went
+backwards) read it.
 """
 
 from __future__ import annotations
@@ -14,24 +15,45 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from openapi_schema_validator import OAS30Validator
-
+from contract_tests.answers import AnswerJudge, Finding, judge_throttled
 from contract_tests.client import Exchange
-from contract_tests.deviations import Rule
+from contract_tests.deviations import Excuse
 from contract_tests.facts import SpecFacts
 from contract_tests.states import Observation
+from esdc_api.deviations import KnownDefect
 
 #: The operations whose answers carry a task's state.
 STATE_OPERATIONS = frozenset({"taskStatus", "taskState", "taskDone", "taskCancel"})
+#: Rules judged on every answer, whoever sent the request.
+ANSWER_RULES = ("well-formed-answers", "answer-time", "es-headers", "es-username")
 
 
 @dataclass
 class Excused:
-    """How often a rule excused an answer, and the first such answer."""
+    """How often an excuse applied to an answer, and the first such answer."""
 
-    rule: Rule
+    rule: Excuse
     count: int = 0
     example: str = ""
+
+
+@dataclass
+class Found:
+    """How often one problem of a rule was found, and the first answer that showed it."""
+
+    finding: Finding
+    evidence: Exchange | None
+    text: str = ""
+    count: int = 0
+
+
+@dataclass
+class DefectSeen:
+    """A known defect of the deployment's version that the run ran into."""
+
+    defect: KnownDefect
+    example: str
+    count: int = 0
 
 
 @dataclass
@@ -51,28 +73,57 @@ class Ledger:
     #: the schemathesis checks that failed, by the test (node id) that ran them
     failed_checks: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     current_test: str | None = None
+    #: the rule of the running named check, which its answers count for
+    current_rule: str | None = None
     observations: list[Observation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    #: answers to the named checks that the spec does not describe: problem → the exchange
-    nonconforming: dict[str, Exchange] = field(default_factory=dict)
-    _validators: dict[tuple[str, int, str], Any] = field(default_factory=dict, repr=False)
+    #: answers judged, by rule
+    judged: Counter[str] = field(default_factory=Counter)
+    #: what broke each rule judged on every answer: rule → problem → first evidence
+    findings: defaultdict[str, dict[str, Found]] = field(default_factory=lambda: defaultdict(dict))
+    defects: dict[str, DefectSeen] = field(default_factory=dict)
+    #: the deployment's version, from the first es_version header
+    version: str | None = None
+    judge: AnswerJudge | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.judge is None:
+            self.judge = AnswerJudge(self.facts)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    def record_exchange(self, exchange: Exchange) -> None:
-        """Count a named check's exchange and note the task state it shows."""
+    # -- every answer -----------------------------------------------------------------------
+
+    def record_exchange(self, exchange: Exchange, *, documented: bool = True) -> None:
+        """Count an exchange, judge it by the rules of every answer, note the task state it
+        shows.
+
+        :param documented: hold it to the spec's responses too (schemathesis judges its own
+            answers by them).
+        """
+        assert self.judge is not None
         with self._lock:
             self.requests[exchange.identity] += 1
+            if self.current_rule is not None and documented:
+                self.judged[self.current_rule] += 1
+            if self.version is None and exchange.header("es_version"):
+                self.version = exchange.header("es_version")
+        defect = self.judge.known_defect(exchange, self.version)
+        if defect is not None:
+            self.record_defect(defect, exchange.summary(200))
         routed = self.facts.route(exchange.method, exchange.path)
+        with self._lock:
+            for name in ANSWER_RULES:
+                self.judged[name] += 1
+            if documented and routed is not None:
+                self.judged["documented-answers"] += 1
+        for finding in self.judge.judge(exchange, documented=documented, version=self.version):
+            self.find(finding, exchange)
         if routed is None:
             return
         op, params = routed
-        problem = self._nonconformance(op.operation_id, op.label, exchange)
-        if problem is not None:
-            with self._lock:
-                self.nonconforming.setdefault(problem, exchange)
         if op.operation_id in STATE_OPERATIONS and "task_id" in params:
             self.observe(
                 op.operation_id,
@@ -83,38 +134,41 @@ class Ledger:
                 date=exchange.date,
             )
 
-    def _nonconformance(self, operation_id: str, label: str, exchange: Exchange) -> str | None:
-        """What is wrong with an answer by the spec's responses, or ``None``."""
-        if self.facts.response(operation_id, exchange.status) is None:
-            return f"{label} answered {exchange.status}, which the spec does not document"
-        media = (exchange.header("content-type") or "").split(";")[0].strip()
-        if media != "application/json" or not exchange.is_json:
-            return None  # a media type the spec lacks is schemathesis's to judge
-        key = (operation_id, exchange.status, media)
-        if key not in self._validators:
-            schema = self.facts.response_schema(operation_id, exchange.status, media)
-            self._validators[key] = (
-                None
-                if schema is None
-                else OAS30Validator(schema, format_checker=OAS30Validator.FORMAT_CHECKER)
+    def record_throttled(
+        self, identity: str, what: str, retry_after: str | None, body: str
+    ) -> None:
+        """Judge a 429, including those the pacer waited out and sent again."""
+        with self._lock:
+            self.judged["throttle-answer"] += 1
+        for finding in judge_throttled(self.facts, identity, what, retry_after, body):
+            self.find(
+                finding, None, text=f"{what} as {identity} → 429 {' '.join(body.split())[:150]}"
             )
-        validator = self._validators[key]
-        if validator is None:
-            return f"{label} answered {exchange.status} with JSON, which the spec does not document"
-        error = next(iter(validator.iter_errors(exchange.json())), None)
-        if error is None:
-            return None
-        where = "/".join(str(p) for p in error.absolute_path) or "the body"
-        return (
-            f"{label} answered {exchange.status} with a body that breaks the spec at {where}: "
-            f"{error.message[:200]}"
-        )
 
-    def record_answer(self, label: str, identity: str, status: int) -> None:
+    def find(self, finding: Finding, exchange: Exchange | None, *, text: str = "") -> None:
+        with self._lock:
+            found = self.findings[finding.rule].setdefault(
+                finding.problem,
+                Found(finding, exchange, text or (exchange.summary(200) if exchange else "")),
+            )
+            found.count += 1
+
+    def record_defect(self, defect: KnownDefect, example: str) -> None:
+        with self._lock:
+            seen = self.defects.setdefault(defect.id, DefectSeen(defect, example))
+            seen.count += 1
+
+    def record_answer(self, label: str, status: int) -> None:
         """Count a schemathesis answer of one operation."""
         with self._lock:
-            self.requests[identity] += 1
             self.answers[label][status] += 1
+
+    def count(self, rule: str, answers: int = 1) -> None:
+        """Count answers judged by ``rule`` outside a check's own requests."""
+        with self._lock:
+            self.judged[rule] += answers
+
+    # -- task states ---------------------------------------------------------------------
 
     def observe(
         self,
@@ -130,7 +184,9 @@ class Ledger:
         states: frozenset[str] = frozenset()
         if isinstance(body, Mapping) and body.get("task_id") == task_id:
             if operation_id == "taskDone" and isinstance(body.get("done"), bool):
-                states = self.facts.states_with_status(status)
+                states = self.facts.states_with_status(status) or (
+                    frozenset({"SUCCESS"}) if body["done"] else frozenset()
+                )
             elif body.get("status") in self.facts.state_http_status:
                 states = frozenset({str(body["status"])})
         if not states:
@@ -145,7 +201,9 @@ class Ledger:
         with self._lock:
             self.observations.append(observation)
 
-    def excuse(self, rule: Rule, evidence: str) -> None:
+    # -- excuses and notes ---------------------------------------------------------------
+
+    def excuse(self, rule: Excuse, evidence: str) -> None:
         with self._lock:
             record = self.excused.setdefault(rule.name, Excused(rule))
             record.count += 1

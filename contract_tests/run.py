@@ -1,21 +1,24 @@
-"""One run of the suite: its settings, target, budget, pacer and ledger, and the schemathesis
-schemas built for it."""
+"""One run of the suite: its settings, target, budget, pacer, plan and ledger, and the
+schemathesis schemas built for it."""
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from contract_tests.answers import AnswerJudge
 from contract_tests.budget import Budget
 from contract_tests.client import Client
 from contract_tests.errors import BudgetExhausted, TargetError
 from contract_tests.facts import SpecFacts
 from contract_tests.ledger import Ledger
 from contract_tests.pacing import ANONYMOUS, Pacer
+from contract_tests.plan import Plan
 from contract_tests.settings import Settings
 from contract_tests.target import (
     DEMO_KEYS,
@@ -32,21 +35,36 @@ if TYPE_CHECKING:
     from schemathesis.schemas import BaseSchema
 
 IDENTITIES = ("user", "peer", "admin")
+#: Seconds between two progress lines.
+PROGRESS_EVERY = 20.0
+#: The longest an in-process run waits out a 429 (the throttle there is a broken variant's).
+IN_PROCESS_MAX_WAIT = 1.0
 
 
 def _target(settings: Settings) -> Target:
     if settings.app:
-        return Target.in_process(load_app(settings.app), f"{settings.app} in-process")
-    if settings.base_url:
-        return Target.remote(settings.base_url, reference=settings.reference)
-    return Target.in_process(reference_app(), "the reference server in-process")
+        target = Target.in_process(load_app(settings.app), f"{settings.app} in-process")
+    elif settings.base_url:
+        target = Target.remote(settings.base_url, reference=settings.reference)
+    else:
+        target = Target.in_process(reference_app(), "the reference server in-process")
+    if settings.read_only:
+        target.reference = False
+        target.description += ", tested as a deployment (read-only)"
+    return target
 
 
 def _pacer(settings: Settings, target: Target, budget: Budget) -> Pacer:
-    if settings.pace == "off" or (settings.pace == "auto" and target.is_loopback):
+    if target.is_in_process:
+        return Pacer(None, None, budget, max_wait=IN_PROCESS_MAX_WAIT)
+    if settings.pace == "off":
         return Pacer(None, None, budget)
     if settings.pace == "auto":
-        return Pacer(USER_RATE, ANONYMOUS_RATE, budget)
+        # A deployment at the spec's rates; a local server unpaced: both until the first 429
+        # says otherwise.
+        if target.is_loopback:
+            return Pacer(None, None, budget, learn=True)
+        return Pacer(USER_RATE, ANONYMOUS_RATE, budget, learn=True)
     try:
         return Pacer(Rate.parse(settings.pace), ANONYMOUS_RATE, budget)
     except ValueError as exc:
@@ -65,10 +83,16 @@ class Run:
     ledger: Ledger
     keys: dict[str, str | None]
     control: ReferenceControl | None = None
-    #: schemathesis tests not run yet; each gets an equal share of the budget left
-    schemathesis_tests_left: int = 0
+    plan: Plan | None = None
+    #: where progress lines go (the terminal), once the plugin set it
+    write: Callable[[str], None] | None = None
+    #: tests of each part not run yet, for the shares of the budget
+    tests_left: dict[str, int] = field(default_factory=dict)
+    part: str | None = None
     _share_ends: float | None = field(default=None, repr=False)
     _share_requests: int = field(default=0, repr=False)
+    _last_progress: float = field(default_factory=time.monotonic, repr=False)
+    _looks_like_reference: bool | None = field(default=None, repr=False)
     _schemas: dict[str, Any] = field(default_factory=dict, repr=False)
     _session: Any = field(default=None, repr=False)
 
@@ -94,11 +118,24 @@ class Run:
         pacer = _pacer(settings, target, budget)
         ledger = Ledger(facts)
         run = cls(settings, facts, target, budget, pacer, ledger, keys)
+        pacer.on_throttled = ledger.record_throttled
+        pacer.on_request = run.progress
         if target.reference:
-            run.control = ReferenceControl(control_client(target, Pacer(None, None, budget)))
-            run.control.freeze()
-            ledger.server_time = run.control.now
+            # the control API sets up and restores the server: no budget holds it back
+            run.control = ReferenceControl(control_client(target, Pacer(None, None, Budget(None))))
         return run
+
+    def begin(self) -> None:
+        """Take hold of a reference server's clock and learn its accounts: the first requests
+        of the run, sent after the plan is printed."""
+        if self.control is None:
+            return
+        self.control.freeze()
+        self.ledger.server_time = self.control.now
+        names = {identity: self.control.username(key) for identity, key in self.keys.items()}
+        self.ledger.judge = AnswerJudge(
+            self.facts, {identity: name for identity, name in names.items() if name}
+        )
 
     def close(self) -> None:
         if self.control is not None:
@@ -132,6 +169,55 @@ class Run:
     def may_cancel(self, task_id: str) -> bool:
         return self.may_write_freely or task_id in self.settings.allow_cancel
 
+    def looks_like_reference(self) -> bool:
+        """Whether a target taken for a deployment is a reference server after all: its
+        ``/control/clock/`` answers (one GET outside the API, asked once, when a write check
+        is about to be skipped)."""
+        if self.target.reference:
+            return True
+        if self._looks_like_reference is None:
+            exchange = control_client(self.target, Pacer(None, None, Budget(None))).get("/clock/")
+            body = exchange.json()
+            self._looks_like_reference = (
+                exchange.status == 200 and isinstance(body, dict) and "now" in body
+            )
+        return self._looks_like_reference
+
+    # -- progress -------------------------------------------------------------------------
+
+    def progress(self, *, force: bool = False) -> None:
+        """A line saying how far the run is, every :data:`PROGRESS_EVERY` seconds."""
+        now = time.monotonic()
+        if self.write is None or (not force and now - self._last_progress < PROGRESS_EVERY):
+            return
+        self._last_progress = now
+        planned = f"/~{self.plan.planned()}" if self.plan is not None else ""
+        left = self.budget.seconds - self.budget.elapsed() if self.budget.seconds else None
+        self.write(
+            f"esdc: {self.pacer.sent}{planned} requests sent, {self.part or 'starting'}, "
+            f"{self.budget.elapsed():.0f} s in"
+            + (f", {max(0.0, left):.0f} s of the budget left" if left is not None else "")
+            + (f", {self.pacer.waited:.0f} s waiting for the throttle" if self.pacer.waited else "")
+        )
+
+    def start_part(self, part: str) -> None:
+        """A test of ``part`` starts: the last part may spend the reserve; schemathesis's
+        coverage, fuzzing and stateful parts share what is left among their tests."""
+        if part != self.part:
+            self.part = part
+            self.progress(force=self.write is not None and self.budget.seconds is not None)
+        if part == "whole run":
+            self.budget.final = True
+        self._share_ends = None
+        if part in ("coverage", "fuzzing", "stateful"):
+            later = ("fuzzing", "stateful") if part != "coverage" else ("coverage",)
+            left = max(1, sum(self.tests_left.get(name, 0) for name in later))
+            remaining = self.budget.remaining()
+            if remaining != math.inf:
+                self._share_ends = time.monotonic() + remaining / left
+        self.tests_left[part] = max(0, self.tests_left.get(part, 0) - 1)
+        self._share_requests = self.pacer.sent
+
     # -- schemathesis ---------------------------------------------------------------------
 
     @property
@@ -142,19 +228,23 @@ class Run:
         """
         return self.may_write_freely or len(self.settings.allow_cancel) > 1
 
-    def schemathesis(self, identity: str, *, stateful: bool = False) -> BaseSchema | None:
-        """The schema to run schemathesis with as ``identity``, ``None`` without its key.
+    def schemathesis(
+        self, identity: str, *, phase: str | None = None, stateful: bool = False
+    ) -> BaseSchema | None:
+        """The schema to run schemathesis with as ``identity`` in one ``phase``, ``None``
+        without its key.
 
         As ``user``: every operation, minus those unsafe against this target. As ``admin``:
-        the operations only an admin gets answers from. For the ``stateful`` phase, whose
+        the operations only an admin gets answers from. For the ``stateful`` runs, whose
         links would fill in any task id, cancel and delete only on a reference server.
         """
-        name = f"{identity}-stateful" if stateful else identity
+        name = f"{identity}-{'stateful' if stateful else phase}"
         if name in self._schemas:
             schema: BaseSchema | None = self._schemas[name]
             return schema
         key = self.keys.get(identity)
-        if key is None:
+        profile = self.settings.profile_values
+        if key is None or (phase == "coverage" and not profile.coverage):
             self._schemas[name] = None
             return None
         import schemathesis
@@ -164,7 +254,6 @@ class Run:
         fixed = None
         if not self.may_write_freely and self.schemathesis_may_cancel:
             fixed = self.settings.allow_cancel[0]
-        profile = self.settings.profile_values
         config = configured.build_config(
             self.facts,
             base_url=self.target.base_url,
@@ -172,7 +261,7 @@ class Run:
             seed=self.settings.seed,
             max_examples=profile.max_examples,
             stateful_steps=profile.stateful_steps,
-            coverage=profile.coverage,
+            phase=phase,
             fixed_task_id=fixed,
         )
         loaded: BaseSchema = schemathesis.openapi.from_dict(self.facts.spec, config=config)
@@ -181,21 +270,47 @@ class Run:
         excluded = set(self.excluded_operations())
         if stateful and not self.may_write_freely:
             excluded |= {"taskCancel", "taskDelete"}
+        if phase == "fuzzing":
+            # OPTIONS reads nothing of the request but its path, which coverage walks: fuzzing
+            # its task id would spend the throttle's minute on nothing
+            excluded |= {
+                o.operation_id for o in self.facts.operations.values() if o.method == "OPTIONS"
+            }
+        if phase == "examples" and not self.may_write_freely:
+            # the spec's login example could be a real account's name and password, and a
+            # login replaces the user's token
+            excluded.add("login")
         if identity == "admin":
             wanted = {"taskLogStats"} | ({"taskDelete"} if self.may_write_freely else set())
             excluded |= set(self.facts.operations) - wanted
+        shared = self.shared_with_peer(stateful)
+        if identity == "peer":
+            excluded |= set(self.facts.operations) - shared
+        elif identity == "user":
+            excluded |= shared
         if excluded:
             loaded = loaded.exclude(operation_id=sorted(excluded))
-        configured.install_hooks(loaded, ledger=self.ledger, identity=identity)
+        configured.install_hooks(
+            loaded, ledger=self.ledger, identity=identity, keys=self.keys, session=self.session()
+        )
         self._schemas[name] = loaded
         return loaded
+
+    def shared_with_peer(self, stateful: bool = False) -> set[str]:
+        """Operations schemathesis sends as the peer rather than the user against a remote
+        deployment, so that its requests are spread over two keys' throttle windows: those
+        whose answers any plain user's key shows as well (the task list and the log)."""
+        if stateful or self.target.is_in_process or not self.keys.get("peer"):
+            return set()
+        return {"taskList", "taskLog"}
 
     def excluded_operations(self) -> dict[str, str]:
         """Operations schemathesis must not send to this target, with the reason."""
         if self.may_write_freely:
             return {}
         excluded = {
-            # logging out ends the sessions of the user whose key the suite was given
+            # logging in replaces the user's token, logging out deletes it: either ends the
+            # sessions of the user whose key the suite was given
             "logout": "it would end the user's sessions",
         }
         if not self.schemathesis_may_cancel:
@@ -208,32 +323,37 @@ class Run:
             excluded["taskDelete"] = reason
         return excluded
 
-    def call_kwargs(self) -> dict[str, Any]:
-        """What schemathesis passes to each call: the paced session, over the network."""
-        if self.target.is_in_process:
-            return {}
+    def session(self) -> Any:
+        """The session schemathesis sends through: paced, and reading answers as they came."""
         if self._session is None:
-            from contract_tests.schema import PacedSession
+            from contract_tests import schema as configured
 
-            self._session = PacedSession(self.pacer, self.keys)
-        return {"session": self._session}
+            if self.target.is_in_process:
+                self._session = configured.in_process_session(
+                    self.target.app, self.pacer, self.keys
+                )
+            else:
+                self._session = configured.PacedSession(self.pacer, self.keys)
+        return self._session
 
-    def start_share(self) -> None:
-        """Start a schemathesis test: it may use its share of the budget left, so that a short
-        budget still reaches every operation."""
-        left = max(1, self.schemathesis_tests_left)
-        self.schemathesis_tests_left = left - 1
-        remaining = self.budget.remaining()
-        self._share_ends = None if remaining == math.inf else time.monotonic() + remaining / left
-        self._share_requests = sum(self.ledger.requests.values())
+    def call_kwargs(self) -> dict[str, Any]:
+        """What schemathesis passes to each call."""
+        return {"session": self.session()}
+
+    def make_safe(self, case: Case[Any]) -> None:
+        """Against a deployment: refuse a cancel or delete of a task nobody named, and make a
+        login unable to succeed (:func:`contract_tests.schema.disarm`)."""
+        from contract_tests.schema import disarm, guard
+
+        guard(case, None if self.may_write_freely else self.settings.allow_cancel)
+        if not self.may_write_freely:
+            disarm(case)
 
     def exercise(self, case: Case[Any]) -> None:
         """Send a generated case and validate the answer with every check."""
-        from contract_tests.schema import guard
-
-        guard(case, None if self.may_write_freely else self.settings.allow_cancel)
+        self.make_safe(case)
         if self._share_ends is not None and time.monotonic() > self._share_ends:
-            sent = sum(self.ledger.requests.values()) - self._share_requests
+            sent = self.pacer.sent - self._share_requests
             pytest.skip(
                 f"its share of the time budget of {self.settings.budget:g} s ran out after "
                 f"{sent} requests, which passed"

@@ -16,6 +16,9 @@ from typing import Any
 import pytest
 
 SEED_CACHE_KEY = "esdc/seed"
+#: The time budget of a run against a deployment, unless one is given: nine minutes, so that
+#: a CI job of ten minutes has room for installing the toolkit and keeping the report.
+DEFAULT_BUDGET = 540.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,15 @@ OPTIONS = (
         is_flag=True,
     ),
     Option(
+        "read_only",
+        "--esdc-read-only",
+        "ESDC_READ_ONLY",
+        "test the target as a deployment even if it is a reference server: only what the suite "
+        "sends to production (for proving what that is)",
+        ini="esdc_read_only",
+        is_flag=True,
+    ),
+    Option(
         "app",
         "--esdc-app",
         "ESDC_APP",
@@ -98,9 +110,37 @@ OPTIONS = (
         "budget",
         "--esdc-budget",
         "ESDC_BUDGET",
-        "stop sending requests after this many seconds and report what was left untested",
+        "stop sending requests after this many seconds and report what was left untested; "
+        f"the default is {DEFAULT_BUDGET:g} against a URL, none in-process",
         ini="esdc_budget",
         metavar="SECONDS",
+    ),
+    Option(
+        "require_complete",
+        "--esdc-require-complete",
+        "ESDC_REQUIRE_COMPLETE",
+        "fail the run if the budget left anything untested (by default that is reported, "
+        "and the run passes if all that ran passed)",
+        ini="esdc_require_complete",
+        is_flag=True,
+    ),
+    Option(
+        "strict",
+        "--esdc-strict",
+        "ESDC_STRICT",
+        "fail the run for the known defects of the deployment's version too (by default they "
+        "are reported in a section of their own)",
+        ini="esdc_strict",
+        is_flag=True,
+    ),
+    Option(
+        "check_throttle",
+        "--esdc-check-throttle",
+        "ESDC_CHECK_THROTTLE",
+        "provoke the throttle once, with failed logins of a user that does not exist, and judge "
+        "its 429 (off by default: it keeps anonymous calls from this address waiting a minute)",
+        ini="esdc_check_throttle",
+        is_flag=True,
     ),
     Option(
         "pace",
@@ -126,6 +166,14 @@ OPTIONS = (
         "also write the summary as JSON to this file",
         ini="esdc_report_json",
         metavar="PATH",
+    ),
+    Option(
+        "command",
+        "--esdc-command",
+        "ESDC_COMMAND",
+        "how the run was started, for the rerun lines of the summary: 'pytest' (the default) "
+        "or 'check' (esdc-api check sets it)",
+        metavar="pytest|check",
     ),
 )
 
@@ -157,13 +205,18 @@ class Settings:
     peer_api_key: str | None = field(default=None, repr=False)
     admin_api_key: str | None = field(default=None, repr=False)
     reference: bool = False
+    read_only: bool = False
     app: str | None = None
     allow_cancel: tuple[str, ...] = ()
     seed: int = 0
     budget: float | None = None
+    require_complete: bool = False
+    strict: bool = False
+    check_throttle: bool = False
     pace: str = "auto"
     profile: str = "full"
     report_json: str | None = None
+    command: str = "pytest"
 
     def __repr__(self) -> str:
         keys = [
@@ -274,9 +327,10 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] | None = None) -> 
         "api_key": raw["api_key"],
         "peer_api_key": raw["peer_api_key"],
         "admin_api_key": raw["admin_api_key"],
-        "reference": _boolean(raw["reference"], by_name["reference"])
-        if raw["reference"] is not None
-        else False,
+        **{
+            name: _boolean(raw[name], by_name[name]) if raw[name] is not None else False
+            for name in ("reference", "read_only", "require_complete", "strict", "check_throttle")
+        },
         "app": raw["app"],
         "allow_cancel": _ids(raw["allow_cancel"]) if raw["allow_cancel"] else (),
         "seed": _seed(raw["seed"], config),
@@ -291,6 +345,12 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] | None = None) -> 
             ) from None
         if values["budget"] <= 0:
             raise pytest.UsageError("--esdc-budget: give a positive number of seconds")
+    elif values["base_url"]:
+        values["budget"] = DEFAULT_BUDGET
+    command = str(raw["command"] or "pytest")
+    if command not in ("pytest", "check"):
+        raise pytest.UsageError(f"--esdc-command: 'pytest' or 'check', not {command!r}")
+    values["command"] = command
     values["pace"] = str(raw["pace"] or "auto")
     profile = str(raw["profile"] or "full")
     if profile not in PROFILES:

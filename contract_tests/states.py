@@ -4,7 +4,10 @@ Every answer of ``/status/``, ``/state/``, ``/done/`` and ``/cancel/`` that carr
 state is an observation, whoever sent it (a named check or schemathesis). A task moves from
 ``PENDING`` to ``STARTED`` to one final state and stays there, except that its result expires
 :data:`~contract_tests.facts.RESULT_EXPIRES_SECONDS` after it ended, when it reads ``PENDING``
-again. :func:`backward_steps` finds the observations that break the rule.
+again. Before its end it may step from ``STARTED`` back to ``PENDING``: real deployments show
+a retried task as ``PENDING``, and a task whose callback is queued reads as that callback
+(``PENDING``, ``STARTED``, then its end). :func:`backward_steps` finds the observations that
+break the rule.
 """
 
 from __future__ import annotations
@@ -87,26 +90,25 @@ class BackwardStep:
 EndLookup = Callable[[str], datetime | None]
 
 
-def _could_have_expired(before: Observation, after: Observation, end_of: EndLookup) -> bool:
-    """Whether ``after`` may be the PENDING of a result that expired, not a step back."""
-    if not after.states <= {"PENDING", "STARTED"} or "PENDING" not in after.states:
+def _could_have_expired(final: Observation, after: Observation, end_of: EndLookup) -> bool:
+    """Whether ``after``, not final, may be the PENDING of ``final``'s expired result."""
+    if "PENDING" not in after.states:
         return False
+    ended = end_of(final.task_id)
+    if ended is None or after.server_time is None:
+        return True  # nothing tells when it ended: give the deployment the benefit of it
     expiry = timedelta(seconds=RESULT_EXPIRES_SECONDS)
-    if before.is_final:
-        ended = end_of(before.task_id)
-        if ended is None or after.server_time is None:
-            return True  # nothing tells when it ended: give the deployment the benefit of it
-        return after.server_time >= ended + expiry - timedelta(seconds=2)
-    # It was still running at `before`, so it cannot have expired sooner than an hour later.
-    if before.server_time is not None and after.server_time is not None:
-        return after.server_time - before.server_time >= expiry
-    return after.elapsed - before.elapsed >= RESULT_EXPIRES_SECONDS
+    return after.server_time >= ended + expiry - timedelta(seconds=2)
 
 
 def backward_steps(
     observations: Iterable[Observation], end_of: EndLookup = lambda _task: None
 ) -> list[BackwardStep]:
-    """The observations of a task that show it in an earlier state than before.
+    """The observations of a task that show it back in an earlier state after it ended.
+
+    Before its end a task may read PENDING after STARTED (a retry, or the callback phase of
+    a task whose callback is still queued), so only an end state going back counts: to
+    another end state, or to PENDING or STARTED before its result can have expired.
 
     :param end_of: when a task ended, if known (from the control API or the task log); it
         decides whether a final task reading PENDING again had expired.
@@ -116,20 +118,16 @@ def backward_steps(
         by_task[observation.task_id].append(observation)
     steps = []
     for history in by_task.values():
-        reached: Observation | None = None  # the most advanced state the task surely reached
+        final: Observation | None = None  # the end state the task surely reached
         for observation in history:
-            if reached is None:
-                reached = observation
-            elif reached.is_final and observation.is_final:
-                if observation.states != reached.states:
-                    steps.append(BackwardStep(reached, observation))
-            elif observation.highest < reached.lowest or (
-                reached.is_final and not observation.is_final
-            ):
-                if _could_have_expired(reached, observation, end_of):
-                    reached = observation  # the task is unknown again: a new life
-                else:
-                    steps.append(BackwardStep(reached, observation))
-            elif observation.lowest > reached.lowest:
-                reached = observation
+            if final is None:
+                if observation.is_final:
+                    final = observation
+            elif observation.is_final:
+                if observation.states != final.states:
+                    steps.append(BackwardStep(final, observation))
+            elif _could_have_expired(final, observation, end_of):
+                final = None  # the task is unknown again: a new life
+            else:
+                steps.append(BackwardStep(final, observation))
     return steps

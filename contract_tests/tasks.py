@@ -87,6 +87,7 @@ class Tasks:
         return list(dict.fromkeys(str(entry["task"]) for entry in body.get("results", [])))
 
     def sample(self) -> list[str]:
-        """A few of the user's tasks in as many states as the target offers."""
+        """A few of the user's tasks in as many states as the target offers (not the dummy
+        ids of synchronous calls, which are logged but have no state)."""
         found = list(dict.fromkeys([*self.running()[:SAMPLE], *self.logged()]))
-        return found[: 2 * SAMPLE]
+        return [task for task in found if not self.run.facts.is_dummy(task)][: 2 * SAMPLE]

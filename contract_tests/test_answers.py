@@ -1,5 +1,7 @@
-"""Every answer the named checks got is one the spec describes: a documented status, and a
-JSON body its schema accepts. (Schemathesis judges its own answers the same way.)"""
+"""The rules of every answer, over all the run got (named checks and schemathesis): a status
+and body the spec documents, well-formed HTTP, in time, with the es_* headers its response
+lists and an es_username naming the caller. Judged as the answers came
+(:mod:`contract_tests.answers`), reported here, last, one test per rule."""
 
 from __future__ import annotations
 
@@ -8,14 +10,65 @@ import pytest
 from contract_tests.errors import ContractViolation
 from contract_tests.run import Run
 
+WHOLE_RUN = "whole run"
 
+
+def raise_findings(run: Run, rule: str, what: str) -> None:
+    """Fail with every problem of ``rule`` the run found, if it found any."""
+    found = run.ledger.findings.get(rule, {})
+    if not found:
+        return
+    lines = [
+        f"  - {f.finding.problem} ({f.count}x)" + ("" if f.evidence else f"\n      got: {f.text}")
+        for f in list(found.values())[:8]
+    ]
+    raise ContractViolation(
+        f"{len(found)} kind(s) of answer {what}:\n" + "\n".join(lines),
+        *[f.evidence for f in found.values() if f.evidence is not None][:3],
+        rule=rule,
+    )
+
+
+@pytest.mark.esdc_check("documented-answers", part=WHOLE_RUN)
 def test_answers_to_the_named_checks_match_the_spec(esdc_run: Run) -> None:
-    problems = esdc_run.ledger.nonconforming
-    if problems:
+    """Schemathesis holds its own answers to the spec; this holds the named checks'."""
+    raise_findings(esdc_run, "documented-answers", "to the named checks break the spec")
+
+
+@pytest.mark.esdc_check("well-formed-answers", part=WHOLE_RUN)
+def test_answers_are_well_formed(esdc_run: Run) -> None:
+    raise_findings(esdc_run, "well-formed-answers", "are not well-formed HTTP")
+
+
+@pytest.mark.esdc_check("answer-time", part=WHOLE_RUN)
+def test_answers_come_in_time(esdc_run: Run) -> None:
+    raise_findings(esdc_run, "answer-time", "came late")
+
+
+@pytest.mark.esdc_check("es-headers", part=WHOLE_RUN)
+def test_answers_carry_their_es_headers(esdc_run: Run) -> None:
+    raise_findings(esdc_run, "es-headers", "lack es_* headers their documented response lists")
+
+
+@pytest.mark.esdc_check("es-username", part=WHOLE_RUN)
+def test_es_username_names_the_caller(esdc_run: Run) -> None:
+    raise_findings(esdc_run, "es-username", "name another caller than the one that asked")
+    judge = esdc_run.ledger.judge
+    assert judge is not None
+    names = {i: n for i, n in judge.usernames.items() if esdc_run.keys.get(i)}
+    keys = {i: esdc_run.keys[i] for i in names}
+    shared = [
+        (a, b)
+        for a in names
+        for b in names
+        if a < b and names[a] == names[b] and keys[a] != keys[b]
+    ]
+    if shared:
+        a, b = shared[0]
         raise ContractViolation(
-            f"{len(problems)} kind(s) of answer to the named checks break the spec:\n"
-            + "\n".join(f"  - {problem}" for problem in list(problems)[:8]),
-            *list(problems.values())[:3],
+            f"the {a} and the {b} have different keys but both answers say es_username "
+            f"{names[a]!r}; it names the caller",
+            rule="es-username",
         )
 
 
@@ -28,6 +81,7 @@ def _invalid_parameters(run: Run) -> list[tuple[str, str]]:
     return found
 
 
+@pytest.mark.esdc_check("invalid-parameters", user=2, admin=1)
 def test_invalid_parameters_get_the_answer_the_spec_prescribes(esdc_run: Run) -> None:
     """x-invalid: a page that is not a number is 404, an order_by or last that is none 412."""
     facts = esdc_run.facts

@@ -13,6 +13,18 @@ from contract_tests.tasks import Tasks
 READS = ("/task/{id}/", "/task/{id}/status/", "/task/{id}/state/", "/task/{id}/done/")
 
 
+def safety_reason(esdc_run: Run, what: str) -> str:
+    """Why a write check is skipped, and, against a reference server taken for a deployment,
+    the option that would run it."""
+    reason = f"safety: {what} --esdc-allow-cancel (esdc-api check --allow-cancel)"
+    if esdc_run.looks_like_reference():
+        reason += (
+            "; the target is a reference server (its /control/ API answers): run with "
+            "--esdc-reference (esdc-api check --reference) to test the authorization of writes"
+        )
+    return reason
+
+
 def _denied(esdc_run: Run, exchange: Exchange) -> bool:
     detail = esdc_run.facts.malformed_task_id.detail  # the same "Permission denied"
     return exchange.status == 403 and exchange.json() == {"detail": detail}
@@ -38,6 +50,7 @@ def users_tasks(esdc_run: Run, user: Client, tasks: Tasks) -> list[str]:
     return found
 
 
+@pytest.mark.esdc_check("peer-isolation", peer=8)
 def test_peer_cannot_read_a_users_tasks(
     esdc_run: Run, plain_peer: Client, users_tasks: list[str]
 ) -> None:
@@ -45,14 +58,22 @@ def test_peer_cannot_read_a_users_tasks(
         for path in READS:
             exchange = plain_peer.get(path.format(id=task_id))
             if not _denied(esdc_run, exchange):
+                what = (
+                    "so another plain user could read it"
+                    if 200 <= exchange.status < 300
+                    else "which is not how a task of another user is refused"
+                )
                 raise ContractViolation(
-                    f"another plain user could read task {task_id} of the user's; the spec "
-                    "(x-permission UserTask) allows only its creator, the owner of its object "
-                    "and admins: 403 Permission denied",
+                    f"another plain user's {path.format(id='{task_id}')} of task {task_id} of "
+                    f"the user's answered {exchange.status} {exchange.text[:80]}, {what}; the "
+                    "spec (x-permission UserTask) allows only its creator, the owner of its "
+                    'object and admins, and answers anyone else 403 {"detail": "Permission '
+                    'denied"}',
                     exchange,
                 )
 
 
+@pytest.mark.esdc_check("peer-isolation", user=1, peer=1)
 def test_peer_cannot_list_a_users_tasks(
     user: Client, plain_peer: Client, users_tasks: list[str], tasks: Tasks
 ) -> None:
@@ -66,6 +87,7 @@ def test_peer_cannot_list_a_users_tasks(
         )
 
 
+@pytest.mark.esdc_check("peer-isolation", user=1, peer=2)
 def test_peer_cannot_see_a_users_log_entries(
     user: Client, plain_peer: Client, users_tasks: list[str], tasks: Tasks
 ) -> None:
@@ -83,6 +105,7 @@ def test_peer_cannot_see_a_users_log_entries(
             )
 
 
+@pytest.mark.esdc_check("write-authorization", peer=2)
 def test_peer_cannot_cancel_a_users_tasks(
     esdc_run: Run, plain_peer: Client, users_tasks: list[str]
 ) -> None:
@@ -91,7 +114,7 @@ def test_peer_cannot_cancel_a_users_tasks(
     else:
         targets = list(esdc_run.settings.allow_cancel)
         if not targets:
-            pytest.skip("safety: tries to cancel only tasks named with --esdc-allow-cancel")
+            pytest.skip(safety_reason(esdc_run, "tries to cancel only tasks named with"))
     for task_id in targets:
         exchange = plain_peer.put(f"/task/{task_id}/cancel/")
         if not _denied(esdc_run, exchange):
@@ -103,6 +126,7 @@ def test_peer_cannot_cancel_a_users_tasks(
             )
 
 
+@pytest.mark.esdc_check("admin-sees-all", user=1, admin=4)
 def test_admin_can_read_and_list_a_users_tasks(
     esdc_run: Run, admin: Client, users_tasks: list[str], tasks: Tasks
 ) -> None:
@@ -123,12 +147,19 @@ def test_admin_can_read_and_list_a_users_tasks(
             raise ContractViolation(f"an admin could not read the user's task {task_id}", exchange)
     if esdc_run.may_write_freely:
         cancel = admin.put(f"/task/{users_tasks[0]}/cancel/")
-        if cancel.status != esdc_run.facts.state_http_status["REVOKED"]:
+        state = cancel.json().get("status") if isinstance(cancel.json(), dict) else None
+        codes = esdc_run.facts.state_http_status
+        if state not in codes or cancel.status != codes[state] or state in ("SUCCESS", "FAILURE"):
             raise ContractViolation(
-                f"an admin could not cancel the user's running task {users_tasks[0]}", cancel
+                f"an admin could not cancel the user's running task {users_tasks[0]}: cancel "
+                "answers with the task's state (REVOKED 410, or 201 while it is still being "
+                f"revoked), not {cancel.status}",
+                cancel,
+                rule="write-authorization",
             )
 
 
+@pytest.mark.esdc_check("listed-tasks-readable", user=7)
 def test_every_listed_task_is_readable_by_its_user(
     esdc_run: Run, user: Client, tasks: Tasks
 ) -> None:
@@ -149,6 +180,7 @@ def test_every_listed_task_is_readable_by_its_user(
             )
 
 
+@pytest.mark.esdc_check("stats-admin-only", user=1, admin=1)
 def test_stats_are_admin_only(esdc_run: Run, user: Client, admin: Client) -> None:
     refused = user.get("/task/log/stats/")
     if not _denied(esdc_run, refused):

@@ -21,6 +21,17 @@ from esdc_api.errors import ExternalToolError, SpecError, SpecNotFound
 EXIT_PROBLEMS = 1
 
 
+def _rate(value: str, option: str) -> str:
+    """A throttle rate as Danube Cloud writes it, checked: ``45/min``."""
+    from esdc_api.rates import Rate
+
+    try:
+        Rate.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=f"'{option}'") from None
+    return value
+
+
 class Moment(click.ParamType):  # type: ignore[type-arg]
     """An ISO 8601 moment: ``2026-12-01T10:14:26.041843+00:00``, ``2026-12-01T10:14:26Z``,
     ``2026-12-01``."""
@@ -63,6 +74,17 @@ def cli() -> None:
     ESDC_SERVE_THROTTLE=false for --no-throttle. The command line wins over the environment,
     which wins over the default. ESDC_SPEC names the spec for every command.
     """
+
+
+def _suite_test(suite: Path, arg: str) -> str | None:
+    """The test of the suite an argument names (``test_x.py::test_y``), as a path pytest
+    finds from anywhere; ``None`` for any other argument."""
+    name = arg.split("::", 1)[0]
+    if not name.startswith("test_") or not name.endswith(".py") or Path(name).exists():
+        return None
+    if not (suite / name).is_file():
+        return None
+    return str(suite / name) + arg[len(name) :]
 
 
 @cli.command()
@@ -202,6 +224,20 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     help="Apply the real rate limits (45/min per user, 30/min per anonymous IP).",
 )
 @click.option(
+    "--user-rate",
+    default="45/min",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _rate(value, "--user-rate"),
+    help="Requests an authenticated user may make: N/s, N/min, N/hour or N/day.",
+)
+@click.option(
+    "--anon-rate",
+    default="30/min",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _rate(value, "--anon-rate"),
+    help="Requests an anonymous client (by IP address) may make, in the same form.",
+)
+@click.option(
     "--cors-origin",
     "cors_origins",
     multiple=True,
@@ -318,7 +354,32 @@ def serve(**options: Any) -> None:
     envvar="ESDC_BUDGET",
     type=click.FloatRange(min=0, min_open=True),
     metavar="SECONDS",
-    help="Stop sending requests after this long and report what was left untested.",
+    help="Stop sending requests after this long and report what was left untested "
+    "[default: 540 against a URL, so that a 10-minute CI job fits; none in-process].",
+)
+@click.option(
+    "--require-complete",
+    envvar="ESDC_REQUIRE_COMPLETE",
+    is_flag=True,
+    default=None,
+    help="Fail (exit 1) if the budget left anything untested; by default that is listed "
+    "and the check passes if all that ran passed.",
+)
+@click.option(
+    "--strict",
+    envvar="ESDC_STRICT",
+    is_flag=True,
+    default=None,
+    help="Fail for the known defects of the deployment's version too; by default they are "
+    "reported in a section of their own.",
+)
+@click.option(
+    "--check-throttle",
+    envvar="ESDC_CHECK_THROTTLE",
+    is_flag=True,
+    default=None,
+    help="Provoke the throttle once (failed logins of a user that does not exist) and judge "
+    "its 429; off by default, since it makes anonymous calls from this address wait a minute.",
 )
 @click.option(
     "--pace",
@@ -357,7 +418,15 @@ def check(url: str | None, pytest_args: tuple[str, ...], **options: Any) -> None
     than on a command line that other users of the machine can see.
 
     \b
-    Exit status: 0 the deployment matches the spec, 1 it differs (see the summary),
+    Before sending anything it prints its plan: what fits in the budget at the throttle's
+    rate, in order of value (the named checks, every operation's examples, coverage, then
+    fuzzing and stateful runs), and while it runs how far it is. What the budget leaves out is
+    listed as not tested. Arguments after -- that name a test (test_task_log.py::test_...)
+    run that test only, as the summary's rerun lines do.
+
+    \b
+    Exit status: 0 the deployment matches the spec (what was not tested for lack of time
+    is listed, not failed, unless --require-complete), 1 it differs (see the summary),
     2 a usage error, other values as pytest's.
     """
     _require("check")
@@ -365,12 +434,19 @@ def check(url: str | None, pytest_args: tuple[str, ...], **options: Any) -> None
 
     import contract_tests
 
+    if url and "://" not in url:
+        # without a URL, the first argument after -- lands here: it is pytest's
+        pytest_args, url = (url, *pytest_args), None
     if url and not options["api_key"]:
         raise click.UsageError(
             "checking a deployment needs a user's key: --api-key KEY or ESDC_API_KEY"
         )
+    suite = Path(contract_tests.__file__).parent
+    selected = [_suite_test(suite, arg) for arg in pytest_args]
+    tests = [arg for arg in selected if arg is not None]
+    pytest_args = tuple(a for a, test in zip(pytest_args, selected, strict=True) if test is None)
     args = [
-        str(Path(contract_tests.__file__).parent),
+        *(tests or [str(suite)]),
         "--rootdir",
         str(Path.cwd()),
         "-c",
@@ -380,6 +456,7 @@ def check(url: str | None, pytest_args: tuple[str, ...], **options: Any) -> None
         "ignore::DeprecationWarning",
         "-o",
         "junit_suite_name=esdc-contract",
+        "--esdc-command=check",
     ]
     flags = {
         "api_key": "--esdc-api-key",
@@ -394,8 +471,14 @@ def check(url: str | None, pytest_args: tuple[str, ...], **options: Any) -> None
     }
     if url:
         args.append(f"--esdc-url={url}")
-    if options.pop("reference"):
-        args.append("--esdc-reference")
+    for name, flag in (
+        ("reference", "--esdc-reference"),
+        ("require_complete", "--esdc-require-complete"),
+        ("strict", "--esdc-strict"),
+        ("check_throttle", "--esdc-check-throttle"),
+    ):
+        if options.pop(name):
+            args.append(flag)
     args += [f"--esdc-allow-cancel={task}" for task in options.pop("allow_cancel")]
     args += [f"{flags[name]}={value}" for name, value in options.items() if value is not None]
     raise SystemExit(int(pytest.main([*args, *pytest_args])))

@@ -3,6 +3,7 @@ the demo users."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -20,10 +21,12 @@ ESDC_API = [sys.executable, "-m", "esdc_api"]
 
 
 @contextmanager
-def served() -> Iterator[str]:
-    """``esdc-api serve --port 0 --no-throttle`` in a subprocess; yields its API's base URL."""
+def served(*options: str) -> Iterator[str]:
+    """``esdc-api serve --port 0`` in a subprocess, unthrottled unless ``options`` say
+    otherwise; yields its API's base URL."""
+    options = options or ("--no-throttle",)
     server = subprocess.Popen(
-        [*ESDC_API, "serve", "--port", "0", "--no-throttle", "--log-level", "warning"],
+        [*ESDC_API, "serve", "--port", "0", *options, "--log-level", "warning"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -81,3 +84,63 @@ def test_check_refuses_a_url_without_a_key() -> None:
     )
     assert result.exit_code == 2
     assert "needs a user's key: --api-key KEY or ESDC_API_KEY" in result.output
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_rerun_line_works_as_printed_from_where_the_check_ran(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "ESDC_APP": "tests.contract_tests.broken_upgrades:dc_prefix_gone",
+        "ESDC_PROFILE": "quick",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    }
+    first = subprocess.run(
+        [*ESDC_API, "check", "--seed", "1", "--", "-k", "dc_prefix or unknown_dc"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert first.returncode == 1, first.stdout[-3000:]
+    reruns = re.findall(r"^    rerun:  (.+)$", first.stdout, re.MULTILINE)
+    assert reruns and all(line.startswith("ESDC_APP=") for line in reruns), reruns
+    for line in reruns:
+        again = subprocess.run(
+            ["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600
+        )
+        assert again.returncode == 1, line + "\n" + again.stdout[-3000:] + again.stderr[-2000:]
+        test = line.rsplit("::", 1)[1].strip("'")
+        assert "1 failed" in again.stdout and f"{test} - contract_tests.errors" in again.stdout
+
+
+def test_write_checks_skipped_on_a_reference_server_say_how_to_run_them(tmp_path: Path) -> None:
+    with served() as url:
+        result = subprocess.run(
+            [
+                *ESDC_API,
+                "check",
+                url,
+                "--api-key",
+                "demo-alice-key",
+                "--peer-api-key",
+                "demo-bob-key",
+                "--profile",
+                "quick",
+                "--",
+                "-k",
+                "peer_cannot_cancel or cancel_answers",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert (
+        "the target is a reference server (its /control/ API answers): run with "
+        "--esdc-reference (esdc-api check --reference) to test the authorization of writes"
+    ) in result.stdout

@@ -25,3 +25,9 @@ def test_a_request_path_is_routed_to_its_operation() -> None:
     op, params = routed
     assert op.operation_id == "taskDone" and params == {"task_id": "3e3d1-8c2f4a17-5b3e-4d21-a9f0"}
     assert facts.route("GET", "/api/task/log/")[0].operation_id == "taskLog"  # type: ignore[index]
+
+
+def test_a_method_the_log_does_not_have_is_not_routed_to_a_task() -> None:
+    facts = SpecFacts(load_spec())
+    assert facts.route("DELETE", "/api/task/log/") is None
+    assert facts.route("DELETE", "/api/task/3e3d1-8c2f4a17-5b3e-4d21-a9f0/") is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contract_tests.budget import Budget
-from contract_tests.errors import BudgetExhausted
+from contract_tests.errors import BudgetExhausted, KeptThrottling
 from contract_tests.pacing import Pacer
 from esdc_api.rates import Rate
 
@@ -70,9 +70,22 @@ def test_a_throttled_request_is_sent_again_after_retry_after() -> None:
     assert paced.throttled == 2
 
 
+def test_a_request_still_throttled_after_every_wait_gives_up() -> None:
+    paced, _ = pacer("100/min")
+    with pytest.raises(KeptThrottling, match="429 after 2 waits"):
+        paced.send(
+            "user",
+            lambda: 429,
+            status=lambda s: s,
+            retry_after=lambda s: "1",
+            retries=2,
+            give_up=True,
+        )
+
+
 def test_no_wait_outlasts_the_budget() -> None:
     paced, _ = pacer("100/min", budget=5)
-    with pytest.raises(BudgetExhausted, match="waiting for the throttle"):
+    with pytest.raises(BudgetExhausted, match="wait 30 s for the throttle"):
         paced.send("user", lambda: 429, status=lambda s: s, retry_after=lambda s: "30")
 
 
@@ -88,3 +101,52 @@ def test_an_unpaced_pacer_never_waits() -> None:
 def test_a_rate_that_is_not_one_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="rate"):
         Rate.parse(text)
+
+
+def test_the_first_429_sets_the_rate_to_what_went_through_in_its_window() -> None:
+    time = FakeTime()
+    paced = Pacer(
+        None, None, Budget(None, clock=time.clock), learn=True, clock=time.clock, sleep=time.sleep
+    )
+    answers = iter([*[200] * 20, 429, 200])
+    for _ in range(21):
+        time.now += 0.05
+        paced.send("user", lambda: next(answers), status=lambda s: s, retry_after=lambda s: "59")
+    assert paced.user_rate == Rate(20, 60.0)
+    assert "from the first 429" in paced.learned["user"]
+
+
+def test_a_429_after_few_requests_of_ours_teaches_no_rate() -> None:
+    time = FakeTime()
+    paced = Pacer(
+        None, None, Budget(None, clock=time.clock), learn=True, clock=time.clock, sleep=time.sleep
+    )
+    answers = iter([200, 429, 200])
+    for _ in range(2):  # another client filled the window
+        paced.send("user", lambda: next(answers), status=lambda s: s, retry_after=lambda s: "19")
+    assert paced.user_rate is None and paced.learned == {}
+
+
+def test_a_learned_rate_applies_to_every_user_and_paces_without_429s() -> None:
+    time = FakeTime()
+    paced = Pacer(
+        None, None, Budget(None, clock=time.clock), learn=True, clock=time.clock, sleep=time.sleep
+    )
+    answers = iter([*[200] * 6, 429, *[200] * 8])
+    for _ in range(7):
+        paced.send("user", lambda: next(answers), status=lambda s: s, retry_after=lambda s: "60")
+    assert paced.user_rate == Rate(6, 60.0) and paced.throttled == 1
+    for _ in range(7):  # the peer is paced at the learned rate: six a minute
+        paced.send("peer", lambda: next(answers), status=lambda s: s, retry_after=lambda s: "60")
+    assert paced.throttled == 1 and time.slept[-1] > 50
+
+
+def test_a_429_at_the_learned_pace_slows_it_by_one() -> None:
+    time = FakeTime()
+    paced = Pacer(
+        None, None, Budget(None, clock=time.clock), learn=True, clock=time.clock, sleep=time.sleep
+    )
+    answers = iter([*[200] * 6, 429, 200, 429, 200])
+    for _ in range(8):
+        paced.send("user", lambda: next(answers), status=lambda s: s, retry_after=lambda s: "60")
+    assert paced.user_rate == Rate(5, 60.0)

@@ -41,11 +41,22 @@ def test_seed_last_repeats_the_previous_runs_seed(run_suite: Any) -> None:
 
 
 def test_a_short_budget_skips_what_it_leaves_untested_and_says_so(run_suite: Any) -> None:
-    run = run_suite("--esdc-budget=1")
+    run = run_suite("--esdc-budget=1", "--esdc-app=tests.contract_tests.as_real:behaves_as_real")
     assert run.ret == 0, run.output[-3000:]
     skipped = [o for o in run.report["outcomes"] if o["outcome"] == "skipped"]
-    assert skipped and all("time budget of 1 s" in o["message"] for o in skipped)
+    assert skipped and any("time budget of 1 s" in o["message"] for o in skipped)
     assert "left untested for lack of time: raise --esdc-budget" in run.output
+    assert "esdc: plan: budget 1 s" in run.output
+
+
+def test_require_complete_fails_a_run_the_budget_cut_short(run_suite: Any) -> None:
+    run = run_suite(
+        "--esdc-budget=1",
+        "--esdc-require-complete",
+        "--esdc-app=tests.contract_tests.as_real:behaves_as_real",
+    )
+    assert run.ret == 1
+    assert "or drop --esdc-require-complete" in run.output
 
 
 def test_the_junit_report_names_the_target_and_the_seed(run_suite: Any, tmp_path: Path) -> None:

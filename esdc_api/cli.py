@@ -246,6 +246,37 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     "default, as on real deployments, which send no CORS headers.",
 )
 @click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A name the server answers to besides localhost, IP addresses, --host and (beyond "
+    "loopback) the machine's names; repeat for more, '.example.com' for a domain and its "
+    "subdomains, '*' for any. Other Host headers get 400 (against DNS rebinding).",
+)
+@click.option(
+    "--control/--no-control",
+    default=True,
+    show_default=True,
+    help="Serve the control API under /control/ (it changes the world, and lists every "
+    "account's password and key).",
+)
+@click.option(
+    "--control-token",
+    metavar="TOKEN",
+    default=None,
+    help="A token every control API call must send as 'ESDC-Control: TOKEN' [default: none "
+    "on loopback; made up and printed when --host is beyond it].",
+)
+@click.option(
+    "--control-cors-origin",
+    "control_cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let pages of this origin call the control API (CORS); repeat for more. Off by "
+    "default: other sites' pages are refused.",
+)
+@click.option(
     "--validate-responses", is_flag=True, help="Check every answer against the spec (slower)."
 )
 @click.option(
@@ -302,6 +333,8 @@ def serve(**options: Any) -> None:
     if start is not None and start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
     options["cors_origins"] = tuple(o for o in options["cors_origins"] if o)
+    options["control_cors_origins"] = tuple(o for o in options["control_cors_origins"] if o)
+    options["allowed_hosts"] = tuple(h for h in options["allowed_hosts"] if h)
     try:
         run(Settings(start=start, **options))
     except (SpecError, WorldError, StoreError) as exc:

@@ -47,7 +47,7 @@ from mockserver.control import error_body as control_error_body
 from mockserver.deployment import Deployment
 from mockserver.dispatch import Caller, Operations, connexion_views
 from mockserver.errors import ApiError
-from mockserver.guard import is_control_path
+from mockserver.guard import CONTROL_HEADER, AllowedHosts, Guard, is_control_path
 from mockserver.handlers import Handlers
 from mockserver.i18n import ENGLISH, translate_body
 from mockserver.middleware import CALLER_KEY, ApiPipeline
@@ -258,13 +258,14 @@ def create_app(
         validate_responses=settings.validate_responses,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
     )
-    app.add_api(
-        dereference(control_served),
-        base_path=CONTROL_BASE,
-        resolver=Resolver(control.resolve),
-        validator_map=CONTROL_VALIDATOR_MAP,
-        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
-    )
+    if settings.control:
+        app.add_api(
+            dereference(control_served),
+            base_path=CONTROL_BASE,
+            resolver=Resolver(control.resolve),
+            validator_map=CONTROL_VALIDATOR_MAP,
+            swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
+        )
     app.add_error_handler(ApiError, _api_error)
     app.add_error_handler(HTTPException, _http_error)
     app.add_error_handler(ProblemException, _problem)
@@ -293,12 +294,13 @@ def create_app(
         via_connexion=settings.validate_responses,
         passthrough=(f"{API_BASE}/ui",),
     )
-    asgi = SpecDocuments(asgi, {API_BASE: served, CONTROL_BASE: control_served})
+    documents = {API_BASE: served, **({CONTROL_BASE: control_served} if settings.control else {})}
+    asgi = SpecDocuments(asgi, documents)
     asgi = SiteRoot(asgi, location=f"{API_BASE}/ui/")
     if settings.docs_dir is not None:
         asgi = DocsSite(asgi, directory=settings.docs_dir)
     if settings.cors_origins:
-        asgi = _ApiOnly(
+        asgi = _Only(
             asgi,
             CORSMiddleware(
                 asgi,
@@ -322,21 +324,41 @@ def create_app(
                 ],
                 max_age=600,
             ),
-            API_BASE,
+            lambda path: path == API_BASE or path.startswith(API_BASE + "/"),
         )
+    if settings.control_cors_origins:
+        asgi = _Only(
+            asgi,
+            CORSMiddleware(
+                asgi,
+                allow_origins=list(settings.control_cors_origins),
+                allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+                allow_headers=["Content-Type", "Accept", CONTROL_HEADER],
+                max_age=600,
+            ),
+            is_control_path,
+        )
+    asgi = Guard(
+        asgi,
+        hosts=AllowedHosts.for_server(
+            settings.host, settings.allowed_hosts, in_process=settings.allowed_hosts is None
+        ),
+        control=settings.control,
+        token=settings.control_token,
+        cors_origins=settings.control_cors_origins,
+    )
     return ReferenceServer(asgi, deployment, clock, settings, answers, operations)
 
 
-class _ApiOnly:
-    """``wrapped`` for the paths under ``prefix``, ``app`` for the rest: CORS, when asked
-    for, is for the task API only, never for the control API."""
+class _Only:
+    """``wrapped`` for the paths ``applies`` to, ``app`` for the rest: CORS, when asked for,
+    is for the task API, or for the control API, each on its own."""
 
-    def __init__(self, app: ASGIApp, wrapped: ASGIApp, prefix: str) -> None:
-        self.app, self.wrapped, self.prefix = app, wrapped, prefix
+    def __init__(self, app: ASGIApp, wrapped: ASGIApp, applies: Callable[[str], bool]) -> None:
+        self.app, self.wrapped, self.applies = app, wrapped, applies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
+        if scope["type"] == "http" and self.applies(scope.get("path", "")):
             await self.wrapped(scope, receive, send)
         else:
             await self.app(scope, receive, send)

@@ -14,11 +14,16 @@ from pathlib import Path
 from typing import TextIO
 
 from mockserver.app import API_BASE, CONTROL_BASE, ReferenceServer, create_app
+from mockserver.guard import CONTROL_HEADER, AllowedHosts, is_loopback, make_token
 from mockserver.settings import Settings
 
 
-def banner(server: ReferenceServer, url: str) -> str:
-    """What the server prints on start: where things are and how to log in."""
+def banner(server: ReferenceServer, url: str, *, made_up_token: str | None = None) -> str:
+    """What the server prints on start: where things are, what it exposes to whom, and how
+    to log in.
+
+    :param made_up_token: the control token made up for this start, to print.
+    """
     settings, deployment = server.settings, server.deployment
     rows = [
         (u.username, u.password or "", u.api_key or "", deployment.dc_by_id(u.current_dc).name)
@@ -45,6 +50,7 @@ def banner(server: ReferenceServer, url: str) -> str:
         if settings.cors_origins
         else f"off, as on real deployments (--cors-origin ORIGIN turns it on for {API_BASE}/)"
     )
+    hosts = AllowedHosts.for_server(settings.host, settings.allowed_hosts)
     clock = server.clock
     clock_text = (
         "frozen" if clock.frozen else ("real time" if clock.scale == 1 else f"x{clock.scale:g}")
@@ -54,7 +60,7 @@ def banner(server: ReferenceServer, url: str) -> str:
         f"  API          {url}{API_BASE}/   (ES_API_URL={url}{API_BASE})\n"
         f"  Swagger UI   {url}{API_BASE}/ui/\n"
         f"  spec         {url}{API_BASE}/openapi.json\n"
-        f"  control API  {url}{CONTROL_BASE}/   (docs: {url}{CONTROL_BASE}/ui/)\n"
+        + _control_lines(settings, url, made_up_token)
         + (f"  docs         {url}/docs/\n" if settings.docs_dir else "")
         + f"  world        {store.count_tasks()} tasks, {store.count_log()} log entries, "
         f"clock {clock.now().isoformat(timespec='seconds')} ({clock_text}), db {settings.db}\n"
@@ -65,7 +71,10 @@ def banner(server: ReferenceServer, url: str) -> str:
         )
         + f"  throttle     {throttle}\n"
         f"  CORS         {cors}\n"
-        f"  accounts (curl -H 'ES-API-KEY: demo-alice-key' {url}{API_BASE}/task/):\n{table}\n"
+        f"  hosts        {hosts.describe()}; other Host headers get 400 (--allowed-host NAME "
+        "adds one)\n"
+        + _exposure(settings)
+        + f"  accounts (curl -H 'ES-API-KEY: demo-alice-key' {url}{API_BASE}/task/):\n{table}\n"
     )
 
 
@@ -78,6 +87,41 @@ def _say(out: TextIO) -> Callable[[str], None]:
     return say
 
 
+def _control_lines(settings: Settings, url: str, made_up_token: str | None) -> str:
+    """What the banner says of the control API: where, and who may use it how."""
+    if not settings.control:
+        return "  control API  off (--no-control)\n"
+    lines = f"  control API  {url}{CONTROL_BASE}/   (docs: {url}{CONTROL_BASE}/ui/)\n"
+    if settings.control_token is None:
+        return lines + (
+            "               no token: open to the programs of this machine, closed to other "
+            "sites' pages;\n"
+            "               a browser's call that changes the world sends JSON or "
+            f"'{CONTROL_HEADER}: 1'\n"
+        )
+    if made_up_token is None:
+        return (
+            lines + f"               token required: every call sends '{CONTROL_HEADER}: <token>'\n"
+        )
+    return lines + (
+        f"               token required: every call sends '{CONTROL_HEADER}: {made_up_token}'\n"
+        "               (made up for this start; --control-token or ESDC_SERVE_CONTROL_TOKEN "
+        "keeps one)\n"
+    )
+
+
+def _exposure(settings: Settings) -> str:
+    """The warning of a server listening beyond loopback: what the network then reaches."""
+    if is_loopback(settings.host):
+        return ""
+    return (
+        f"  WARNING      listening on {settings.host}, beyond this machine: the task API, with "
+        "the demo\n"
+        "               accounts' passwords and keys below, is open to the network"
+        + (" (the control\n               API too, with its token)\n" if settings.control else "\n")
+    )
+
+
 #: Where the worker processes of ``--workers`` read their settings.
 WORKER_SETTINGS = "ESDC_SERVE_WORKER_SETTINGS"
 
@@ -87,12 +131,23 @@ def worker_app() -> ReferenceServer:
     return create_app(Settings.from_json(os.environ[WORKER_SETTINGS]), say=_say(sys.stderr))
 
 
+def with_control_token(settings: Settings) -> tuple[Settings, str | None]:
+    """``settings`` with a control token made up when the server listens beyond loopback
+    and was given none, and that token (``None`` when none was made up)."""
+    if settings.control and settings.control_token is None and not is_loopback(settings.host):
+        made_up = make_token()
+        return replace(settings, control_token=made_up), made_up
+    return settings, None
+
+
 def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
-    """Build the server and serve it until interrupted."""
+    """Build the server and serve it until interrupted. Listening beyond loopback, its
+    control API gets a token, made up here unless the settings have one."""
     import uvicorn
 
+    settings, made_up = with_control_token(settings)
     if settings.workers > 1:
-        _run_workers(settings, out)
+        _run_workers(settings, out, made_up)
         return
     started = time.perf_counter()
     server = create_app(settings, say=_say(out))
@@ -116,14 +171,14 @@ def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
         access_log=settings.log_level == "debug",
         lifespan="off",
     )
-    print(banner(server, url), file=out)
+    print(banner(server, url, made_up_token=made_up), file=out)
     print(
         f"  ready in {time.perf_counter() - started:.2f} s; Ctrl-C stops it", file=out, flush=True
     )
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def _run_workers(settings: Settings, out: TextIO) -> None:
+def _run_workers(settings: Settings, out: TextIO, made_up: str | None) -> None:
     """Build the world into the database file, then serve it from ``settings.workers``
     processes (uvicorn's supervisor, which restarts one that dies)."""
     import uvicorn
@@ -157,7 +212,7 @@ def _run_workers(settings: Settings, out: TextIO) -> None:
         port = sock.getsockname()[1]
         url = f"http://{settings.host}:{port}"
         os.environ[WORKER_SETTINGS] = replace(settings, attach=True).to_json()
-        print(banner(server, url), file=out)
+        print(banner(server, url, made_up_token=made_up), file=out)
         if scratch is not None:
             print(f"  db           {settings.db} (temporary: deleted on exit)", file=out)
         print(

@@ -37,6 +37,13 @@ class Settings:
         one if ``db`` is ``":memory:"``).
     :param attach: join the world already in ``db``, its clock included, instead of
         starting the clock anew (what each of ``workers`` processes does).
+    :param allowed_hosts: names a ``Host`` header may give besides ``localhost``, IP
+        addresses and ``host`` (:mod:`mockserver.guard`); ``*`` for any. ``None``, for an
+        app made in-process, also allows ``testserver``, the name test clients give.
+    :param control: serve the control API (under ``/control/``).
+    :param control_token: the token every control request must send in ``ESDC-Control``;
+        ``None`` for none (``esdc-api serve`` makes one up when it listens beyond loopback).
+    :param control_cors_origins: origins whose pages may call the control API (CORS).
     """
 
     host: str = "127.0.0.1"
@@ -58,6 +65,10 @@ class Settings:
     log_level: str = "info"
     workers: int = 1
     attach: bool = False
+    allowed_hosts: tuple[str, ...] | None = None
+    control: bool = True
+    control_token: str | None = None
+    control_cors_origins: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         """The settings as JSON (for the worker processes, which read them back)."""
@@ -77,7 +88,13 @@ class Settings:
                 fields[name] = Path(fields[name])
         if fields.get("start") is not None:
             fields["start"] = datetime.fromisoformat(fields["start"])
-        fields["cors_origins"] = tuple(fields["cors_origins"])
+        for name in (
+            "cors_origins",
+            "control_cors_origins",
+            "allowed_hosts",
+        ):
+            if fields.get(name) is not None:
+                fields[name] = tuple(fields[name])
         return cls(**fields)
 
     @property

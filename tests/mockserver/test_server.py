@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mockserver import create_app
-from mockserver.server import banner
+from mockserver.server import banner, with_control_token
 from tests.conftest import frozen_settings
 
 
@@ -20,3 +20,35 @@ def test_banner_names_the_origins_cors_is_on_for() -> None:
         row for row in banner(server, "http://x").splitlines() if row.strip().startswith("CORS")
     )
     assert "http://localhost:5173" in line and "/api/" in line
+
+
+def test_beyond_loopback_the_control_api_gets_a_token_and_the_banner_warns() -> None:
+    """Issue 12 H2: ``--host 0.0.0.0`` printed the same banner as loopback, and the control
+    API was then open to the network without credentials."""
+    settings, made_up = with_control_token(frozen_settings(host="0.0.0.0"))
+    assert made_up and settings.control_token == made_up
+    text = banner(create_app(settings), "http://0.0.0.0:8000", made_up_token=made_up)
+    assert "WARNING" in text and "open to the network" in text
+    assert f"ESDC-Control: {made_up}" in text
+
+
+def test_on_loopback_no_token_is_made_and_the_banner_says_who_may_call() -> None:
+    settings, made_up = with_control_token(frozen_settings(host="127.0.0.1"))
+    assert made_up is None and settings.control_token is None
+    text = banner(create_app(settings), "http://127.0.0.1:8000")
+    assert "WARNING" not in text and "closed to other sites' pages" in text
+    assert "other Host headers get 400" in text
+
+
+def test_a_given_token_is_kept_and_not_printed() -> None:
+    settings, made_up = with_control_token(frozen_settings(host="0.0.0.0", control_token="k"))
+    assert made_up is None and settings.control_token == "k"
+    text = banner(create_app(settings), "http://0.0.0.0:8000")
+    assert "ESDC-Control: <token>" in text and "ESDC-Control: k" not in text
+
+
+def test_banner_says_the_control_api_is_off() -> None:
+    settings, made_up = with_control_token(frozen_settings(host="0.0.0.0", control=False))
+    assert made_up is None
+    text = banner(create_app(settings), "http://0.0.0.0:8000")
+    assert "control API  off (--no-control)" in text and "/control/ui/" not in text

@@ -277,6 +277,55 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     "default: other sites' pages are refused.",
 )
 @click.option(
+    "--max-header-size",
+    type=click.IntRange(1024),
+    default=64 * 1024,
+    show_default=True,
+    metavar="BYTES",
+    help="The most a request's line and headers may take together; more gets 431.",
+)
+@click.option(
+    "--max-header-line",
+    type=click.IntRange(256),
+    default=16 * 1024,
+    show_default=True,
+    metavar="BYTES",
+    help="The most one header may take; more gets 431.",
+)
+@click.option(
+    "--max-body-size",
+    type=click.IntRange(0),
+    default=16 * 1024 * 1024,
+    show_default=True,
+    metavar="BYTES",
+    help="The most a request's body may take (a world PUT to /control/world/ included); "
+    "more gets 413.",
+)
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(0.1),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a request may take to arrive, from its first byte, and a new connection "
+    "to send one; a slower one gets 408 and is closed.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1),
+    default=1000,
+    show_default=True,
+    help="Open connections and running requests beyond which a request gets 503.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    "forwarded_allow_ips",
+    multiple=True,
+    metavar="IP",
+    help="A proxy whose X-Forwarded-For and X-Forwarded-Proto are trusted ('*' for any); "
+    "repeat for more. None by default: the throttle counts the peer's own address.",
+)
+@click.option(
     "--validate-responses", is_flag=True, help="Check every answer against the spec (slower)."
 )
 @click.option(
@@ -335,6 +384,7 @@ def serve(**options: Any) -> None:
     options["cors_origins"] = tuple(o for o in options["cors_origins"] if o)
     options["control_cors_origins"] = tuple(o for o in options["control_cors_origins"] if o)
     options["allowed_hosts"] = tuple(h for h in options["allowed_hosts"] if h)
+    options["forwarded_allow_ips"] = tuple(ip for ip in options["forwarded_allow_ips"] if ip)
     try:
         run(Settings(start=start, **options))
     except (SpecError, WorldError, StoreError) as exc:

@@ -50,6 +50,7 @@ from mockserver.errors import ApiError
 from mockserver.guard import CONTROL_HEADER, AllowedHosts, Guard, is_control_path
 from mockserver.handlers import Handlers
 from mockserver.i18n import ENGLISH, translate_body
+from mockserver.limits import BodyLimit
 from mockserver.middleware import CALLER_KEY, ApiPipeline
 from mockserver.negotiation import indent_of
 from mockserver.progress import Progress
@@ -338,6 +339,7 @@ def create_app(
             ),
             is_control_path,
         )
+    asgi = BodyLimit(asgi, settings.max_body_size)
     asgi = Guard(
         asgi,
         hosts=AllowedHosts.for_server(

@@ -11,11 +11,15 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from mockserver.app import API_BASE, CONTROL_BASE, ReferenceServer, create_app
 from mockserver.guard import CONTROL_HEADER, AllowedHosts, is_loopback, make_token
+from mockserver.limits import Limits, limit
 from mockserver.settings import Settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def banner(server: ReferenceServer, url: str, *, made_up_token: str | None = None) -> str:
@@ -131,6 +135,35 @@ def worker_app() -> ReferenceServer:
     return create_app(Settings.from_json(os.environ[WORKER_SETTINGS]), say=_say(sys.stderr))
 
 
+def limits_of(settings: Settings) -> Limits:
+    return Limits(
+        header_bytes=settings.max_header_size,
+        header_line=settings.max_header_line,
+        body_bytes=settings.max_body_size,
+        request_seconds=settings.request_timeout,
+        connections=settings.max_connections,
+    )
+
+
+def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Config:
+    """uvicorn's configuration for ``app``: the limits of ``settings``, and forwarded
+    headers trusted only from ``settings.forwarded_allow_ips`` (uvicorn trusts 127.0.0.1's
+    by default, which let any local client pick the address the throttle counts)."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+        lifespan="off",
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=list(settings.forwarded_allow_ips) or None,
+        limit_concurrency=settings.max_connections,
+        **options,
+    )
+    return limit(config, limits_of(settings))
+
+
 def with_control_token(settings: Settings) -> tuple[Settings, str | None]:
     """``settings`` with a control token made up when the server listens beyond loopback
     and was given none, and that token (``None`` when none was made up)."""
@@ -165,12 +198,7 @@ def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
     sock.listen(2048)
     port = sock.getsockname()[1]
     url = f"http://{settings.host}:{port}"
-    config = uvicorn.Config(
-        server,
-        log_level=settings.log_level,
-        access_log=settings.log_level == "debug",
-        lifespan="off",
-    )
+    config = uvicorn_config(server, settings)
     print(banner(server, url, made_up_token=made_up), file=out)
     print(
         f"  ready in {time.perf_counter() - started:.2f} s; Ctrl-C stops it", file=out, flush=True
@@ -181,7 +209,6 @@ def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
 def _run_workers(settings: Settings, out: TextIO, made_up: str | None) -> None:
     """Build the world into the database file, then serve it from ``settings.workers``
     processes (uvicorn's supervisor, which restarts one that dies)."""
-    import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     started = time.perf_counter()
@@ -191,15 +218,13 @@ def _run_workers(settings: Settings, out: TextIO, made_up: str | None) -> None:
         settings = replace(settings, db=str(Path(scratch) / "world.sqlite3"))
     try:
         server = create_app(settings, say=_say(out))
-        config = uvicorn.Config(
+        config = uvicorn_config(
             "mockserver.server:worker_app",
+            settings,
             factory=True,
             host=settings.host,
             port=settings.port,
             workers=settings.workers,
-            log_level=settings.log_level,
-            access_log=settings.log_level == "debug",
-            lifespan="off",
         )
         try:
             sock = config.bind_socket()

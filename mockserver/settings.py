@@ -44,6 +44,13 @@ class Settings:
     :param control_token: the token every control request must send in ``ESDC-Control``;
         ``None`` for none (``esdc-api serve`` makes one up when it listens beyond loopback).
     :param control_cors_origins: origins whose pages may call the control API (CORS).
+    :param max_header_size: the most bytes a request's line and headers may take (431).
+    :param max_header_line: the most bytes one header may take (431).
+    :param max_body_size: the most bytes a request's body may take (413).
+    :param request_timeout: seconds a request may take to arrive (408).
+    :param max_connections: connections beyond which requests get 503.
+    :param forwarded_allow_ips: proxies whose ``X-Forwarded-For`` and ``-Proto`` are
+        trusted; none by default, so the throttle keys on the peer's own address.
     """
 
     host: str = "127.0.0.1"
@@ -69,6 +76,12 @@ class Settings:
     control: bool = True
     control_token: str | None = None
     control_cors_origins: tuple[str, ...] = ()
+    max_header_size: int = 64 * 1024
+    max_header_line: int = 16 * 1024
+    max_body_size: int = 16 * 1024 * 1024
+    request_timeout: float = 30.0
+    max_connections: int = 1000
+    forwarded_allow_ips: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         """The settings as JSON (for the worker processes, which read them back)."""
@@ -92,6 +105,7 @@ class Settings:
             "cors_origins",
             "control_cors_origins",
             "allowed_hosts",
+            "forwarded_allow_ips",
         ):
             if fields.get(name) is not None:
                 fields[name] = tuple(fields[name])

@@ -18,7 +18,9 @@ then, under the control API (``/control/...``, and a named world's ``/w/{name}/c
 2. everything, with 404, when it is off (``--no-control``);
 3. without ``ESDC-Control: <token>``, when the server has a token (``--control-token``, made
    up at start when it listens beyond loopback), every request but the API's own docs
-   (``/ui/``, ``/openapi.json``, ``/openapi.yaml``) and OPTIONS: 401;
+   (``/ui/``, ``/openapi.json``, ``/openapi.yaml``), OPTIONS, and the control page (a
+   ``GET`` of the base or of ``/page/...`` whose answer is HTML, a script or a style sheet;
+   the page asks for the token and sends it): 401;
 4. a request a page of another origin sends (its ``Origin`` is not this server's, nor one
    ``--control-cors-origin`` names): 403;
 5. a request that changes something (not GET, HEAD, OPTIONS) with a body in another media
@@ -46,7 +48,7 @@ import socket
 from collections.abc import Iterable
 from http import HTTPStatus
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: The header a control client sends: the server's token, or anything when it has none.
 CONTROL_HEADER = "ESDC-Control"
@@ -54,6 +56,8 @@ _CONTROL_HEADER = CONTROL_HEADER.lower().encode()
 #: What of a control API stays open without the token: its docs (Swagger UI and the spec).
 OPEN_WITHOUT_TOKEN = ("/ui", "/openapi.json", "/openapi.yaml")
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: What a page of the control API is, which it serves without the token.
+_PAGE_MEDIA = (b"text/html", b"text/javascript", b"text/css")
 #: Host headers whose verdict is remembered (clients send the same few).
 _REMEMBERED = 1024
 
@@ -229,7 +233,7 @@ class Guard:
         if self.token is not None and method != "OPTIONS" and not _is_docs(rest):
             given = (sent or b"").decode("latin-1").strip()
             if not secrets.compare_digest(given.encode(), self.token.encode()):
-                return _refuse(
+                refusal = _refuse(
                     HTTPStatus.UNAUTHORIZED,
                     f"The control API needs its token: send the header '{CONTROL_HEADER}: "
                     "<token>' (esdc-api serve printed it on start, or was given it with "
@@ -238,6 +242,9 @@ class Guard:
                     else f"Wrong token in {CONTROL_HEADER}; the server printed its own on start.",
                     {"WWW-Authenticate": CONTROL_HEADER},
                 )
+                if method in ("GET", "HEAD") and (rest in ("", "/") or rest.startswith("/page/")):
+                    return _pages_only(self.app, refusal)
+                return refusal
         origin = headers.get(b"origin")
         own = origin is not None and self._own_origin(origin, host)
         invited = origin is not None and origin.decode("latin-1").lower() in self.cors_origins
@@ -290,6 +297,30 @@ class Guard:
         default = ":443" if scheme == "https" else ":80"
         given = host.decode("latin-1").lower()
         return authority.removesuffix(default) == given.removesuffix(default)
+
+
+def _pages_only(app: ASGIApp, refusal: ASGIApp) -> ASGIApp:
+    """``app``'s answer if it is a page (HTML, a script, a style sheet), which holds no
+    secret, and ``refusal`` instead of anything else: a browser opens the control page
+    without the token and gives it the token then, and the overview's JSON at the same URL
+    still needs it."""
+
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+        held = False
+
+        async def pages(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start":
+                media = dict(message.get("headers", [])).get(b"content-type", b"")
+                held = not media.lower().startswith(_PAGE_MEDIA)
+            if not held:
+                await send(message)
+
+        await app(scope, receive, pages)
+        if held:
+            await refusal(scope, receive, send)
+
+    return answer
 
 
 def _is_docs(rest: str) -> bool:

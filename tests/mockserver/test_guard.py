@@ -5,12 +5,13 @@ rebinding page or the network can make, and the ones this server's own pages mak
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, cast
 
 import httpx
 import pytest
 
-from mockserver import create_app
-from mockserver.guard import AllowedHosts, host_name, is_control_path, is_loopback
+from mockserver import ReferenceServer, create_app
+from mockserver.guard import AllowedHosts, Guard, host_name, is_control_path, is_loopback
 from tests.conftest import LiveServer, frozen_settings, raw_exchange, serve_in_thread
 
 EVIL = "http://evil.example"
@@ -254,3 +255,43 @@ def test_the_names_a_server_answers_to() -> None:
     assert host_name("[::1]:8000") == "::1" and host_name("Example.COM.:80") == "example.com"
     assert is_loopback("127.0.0.2") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+
+
+PAGE = b"<!DOCTYPE html><title>control</title>"
+
+
+async def page_or_overview(scope: Any, receive: Any, send: Any) -> None:
+    """The control page as the frontend branch serves it: HTML to a browser's navigation,
+    the overview's JSON (which lists the accounts) to everyone else."""
+    page = "text/html" in dict(scope["headers"]).get(b"accept", b"").decode()
+    body, media = (PAGE, b"text/html") if page else (b'{"api_key": "k"}', b"application/json")
+    await send(
+        {"type": "http.response.start", "status": 200, "headers": [(b"content-type", media)]}
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def test_with_a_token_the_control_page_opens_and_the_overview_still_needs_it() -> None:
+    """A browser opens /control/ (or /w/{name}/control/) before the page can send the
+    token; what it gets without the token is the page, never the JSON at the same URL."""
+    guard = Guard(page_or_overview, hosts=AllowedHosts(), token="s3cret")
+    for server in serve_in_thread(cast(ReferenceServer, guard)):
+        html = {"Accept": "text/html,application/xhtml+xml", "User-Agent": "Mozilla/5.0"}
+        for base in ("/control/", "/w/lab/control/"):
+            page = httpx.get(f"{server.url}{base}", headers=html, timeout=30)
+            overview = httpx.get(f"{server.url}{base}", timeout=30)
+            given = httpx.get(f"{server.url}{base}", headers={"ESDC-Control": "s3cret"})
+            assert (page.status_code, page.content) == (200, PAGE)
+            assert overview.status_code == 401 and "api_key" not in overview.text
+            assert given.json() == {"api_key": "k"}
+        # under /page/ too, only what is a page passes (this app answers JSON to */*)
+        assert httpx.get(f"{server.url}/control/page/x", headers=html).status_code == 200
+        assert httpx.get(f"{server.url}/control/page/x", timeout=30).status_code == 401
+        # and nothing else of the control API opens by asking for HTML
+        assert httpx.get(f"{server.url}/control/accounts/", headers=html).status_code == 401
+
+
+def test_with_a_token_a_browser_asking_the_reference_server_for_html_gets_no_accounts() -> None:
+    for server in serve(control_token="s3cret"):
+        answer = httpx.get(f"{server.url}/control/", headers={"Accept": "text/html"}, timeout=30)
+        assert answer.status_code == 401 and "api_key" not in answer.text

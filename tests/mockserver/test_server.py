@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from mockserver import create_app
+import pytest
+from click.testing import CliRunner
+
+from mockserver import Settings, create_app
 from mockserver.server import banner, with_control_token
 from tests.conftest import frozen_settings
 
@@ -52,3 +55,28 @@ def test_banner_says_the_control_api_is_off() -> None:
     assert made_up is None
     text = banner(create_app(settings), "http://0.0.0.0:8000")
     assert "control API  off (--no-control)" in text and "/control/ui/" not in text
+
+
+def test_serve_takes_the_control_options_from_the_command_line_and_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The token the banner tells to keep in ``ESDC_SERVE_CONTROL_TOKEN`` is read from it."""
+    import mockserver.server
+    from esdc_api.cli import cli
+
+    given: list[Settings] = []
+    monkeypatch.setattr(mockserver.server, "run", given.append)
+    runner = CliRunner()
+    env = {"ESDC_SERVE_CONTROL_TOKEN": "from-env"}
+    assert runner.invoke(cli, ["serve"], env=env).exit_code == 0
+    assert (
+        runner.invoke(
+            cli,
+            ["serve", "--no-control", "--allowed-host", "tasks.example.com"]
+            + ["--forwarded-allow-ips", "10.0.0.1", "--max-body-size", "100"],
+        ).exit_code
+        == 0
+    )
+    assert given[0].control_token == "from-env" and given[0].control
+    assert not given[1].control and given[1].allowed_hosts == ("tasks.example.com",)
+    assert given[1].forwarded_allow_ips == ("10.0.0.1",) and given[1].max_body_size == 100

@@ -194,6 +194,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._deadline = None
         if self.transport.is_closing():
             return
+        if self.pipeline:  # arrived whole, and waits for the answer before it: not slow
+            self._arm()
+            return
         if self.cycle is not None and self.cycle.response_started:
             self.transport.close()
             return

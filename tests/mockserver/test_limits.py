@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from tests.conftest import raw_exchange
 from tests.mockserver.test_serve import start, stop
 
 ALICE = {"ES-API-KEY": "demo-alice-key"}
@@ -290,3 +291,16 @@ def test_serve_help_documents_every_limit() -> None:
         assert option in text
         if default is not None:
             assert f"[default: {default};" in text.split(option, 1)[1].split("\n  --", 1)[0]
+
+
+def test_pipelined_requests_are_still_answered_in_order(server: str) -> None:
+    """The protocol's limits keep what the audit found working: pipelining."""
+    received = raw_exchange(
+        server,
+        b"GET /control/clock/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        b"GET /api/task/ HTTP/1.1\r\nHost: 127.0.0.1\r\nES-API-KEY: demo-alice-key\r\n"
+        b"Connection: close\r\n\r\n",
+    )
+    first, second = received.split(b"HTTP/1.1 ")[1:]
+    assert first.startswith(b"200 ") and b'"frozen"' in first
+    assert second.startswith(b"200 ") and second.endswith(b"]")

@@ -44,7 +44,7 @@ class Limits:
 
     header_bytes: int = 64 * 1024
     header_line: int = 16 * 1024
-    body_bytes: int = 16 * 1024 * 1024
+    body_bytes: int = 1024 * 1024
     request_seconds: float = 30.0
     connections: int = 1000
 

@@ -78,7 +78,7 @@ class Settings:
     control_cors_origins: tuple[str, ...] = ()
     max_header_size: int = 64 * 1024
     max_header_line: int = 16 * 1024
-    max_body_size: int = 16 * 1024 * 1024
+    max_body_size: int = 1024 * 1024
     request_timeout: float = 30.0
     max_connections: int = 1000
     forwarded_allow_ips: tuple[str, ...] = ()

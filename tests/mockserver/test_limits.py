@@ -283,7 +283,7 @@ def test_serve_help_documents_every_limit() -> None:
     for option, default in (
         ("--max-header-size", "65536"),
         ("--max-header-line", "16384"),
-        ("--max-body-size", "16777216"),
+        ("--max-body-size", "1048576"),
         ("--request-timeout", "30.0"),
         ("--max-connections", "1000"),
         ("--forwarded-allow-ips", None),

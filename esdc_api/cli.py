@@ -39,16 +39,22 @@ class Moment(click.ParamType):  # type: ignore[type-arg]
     name = "MOMENT"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        from datetime import datetime
+        from datetime import UTC, datetime
+
+        from mockserver.clock import check_moment
 
         if isinstance(value, datetime):
             return value
         try:
-            return datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
         except ValueError:
             self.fail(
                 f"{value!r} is not an ISO 8601 moment, such as 2026-12-01T10:14:26Z", param, ctx
             )
+        try:
+            return check_moment(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 class SpecPath(click.Path):
@@ -201,14 +207,15 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     type=Moment(),
     default=None,
     help="Start the clock at this ISO 8601 moment (UTC unless an offset is given) instead of "
-    "the world's own moment or now.",
+    "the world's own moment or now. A reused --db file's clock goes on from where it was "
+    "(and as far as it would have run since) unless this is given.",
 )
 @click.option(
     "--scale",
-    default=1.0,
-    show_default=True,
+    default=None,
     type=click.FloatRange(0, 10_000),
-    help="Clock speed: 1 real time, 60 a minute per second, 0 frozen.",
+    help="Clock speed: 1 real time, 60 a minute per second, 0 frozen [default: 1; a reused "
+    "--db file's clock keeps its own speed].",
 )
 @click.option(
     "--throttle/--no-throttle",
@@ -237,6 +244,87 @@ def lint(ctx: click.Context, spec: Path | None, external: bool) -> None:
     metavar="ORIGIN",
     help="Turn CORS on for /api/ for this origin ('*' for any); repeat for more. Off by "
     "default, as on real deployments, which send no CORS headers.",
+)
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="A name the server answers to besides localhost, IP addresses, --host and (beyond "
+    "loopback) the machine's names; repeat for more, '.example.com' for a domain and its "
+    "subdomains, '*' for any. Other Host headers get 400 (against DNS rebinding).",
+)
+@click.option(
+    "--control/--no-control",
+    default=True,
+    show_default=True,
+    help="Serve the control API under /control/ (it changes the world, and lists every "
+    "account's password and key).",
+)
+@click.option(
+    "--control-token",
+    metavar="TOKEN",
+    default=None,
+    help="A token every control API call must send as 'ESDC-Control: TOKEN' [default: none "
+    "on loopback; made up and printed when --host is beyond it].",
+)
+@click.option(
+    "--control-cors-origin",
+    "control_cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let pages of this origin call the control API (CORS); repeat for more. Off by "
+    "default: other sites' pages are refused.",
+)
+@click.option(
+    "--max-header-size",
+    type=click.IntRange(1024),
+    default=64 * 1024,
+    show_default=True,
+    metavar="BYTES",
+    help="The most a request's line and headers may take together; more gets 431.",
+)
+@click.option(
+    "--max-header-line",
+    type=click.IntRange(256),
+    default=16 * 1024,
+    show_default=True,
+    metavar="BYTES",
+    help="The most one header may take; more gets 431.",
+)
+@click.option(
+    "--max-body-size",
+    type=click.IntRange(0),
+    default=1024 * 1024,
+    show_default=True,
+    metavar="BYTES",
+    help="The most a request's body may take (a world PUT to /control/world/ included: the "
+    "demo world's export takes 0.3 MB); more gets 413. Reading a body holds the server for "
+    "as long as it takes.",
+)
+@click.option(
+    "--request-timeout",
+    type=click.FloatRange(0.1),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a request may take to arrive, from its first byte, and a new connection "
+    "to send one; a slower one gets 408 and is closed.",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1),
+    default=1000,
+    show_default=True,
+    help="Open connections and running requests beyond which a request gets 503.",
+)
+@click.option(
+    "--forwarded-allow-ips",
+    "forwarded_allow_ips",
+    multiple=True,
+    metavar="IP",
+    help="A proxy whose X-Forwarded-For and X-Forwarded-Proto are trusted ('*' for any); "
+    "repeat for more. None by default: the throttle counts the peer's own address.",
 )
 @click.option(
     "--validate-responses", is_flag=True, help="Check every answer against the spec (slower)."
@@ -298,6 +386,10 @@ def serve(**options: Any) -> None:
     It starts with a demo world (accounts, two datacenters, a day of task history and tasks
     still running), answers under /api/ as a real deployment does, and offers a control API
     under /control/ to create tasks and move the clock.
+
+    \b
+    Exit status: 0 once stopped (Ctrl-C), 1 when it cannot start (a port taken, a --db or
+    --world file it cannot use: the message says why and what to do), 2 on a usage error.
     """
     from datetime import UTC
 
@@ -314,6 +406,9 @@ def serve(**options: Any) -> None:
     if start is not None and start.tzinfo is None:
         start = start.replace(tzinfo=UTC)
     options["cors_origins"] = tuple(o for o in options["cors_origins"] if o)
+    options["control_cors_origins"] = tuple(o for o in options["control_cors_origins"] if o)
+    options["allowed_hosts"] = tuple(h for h in options["allowed_hosts"] if h)
+    options["forwarded_allow_ips"] = tuple(ip for ip in options["forwarded_allow_ips"] if ip)
     try:
         run(Settings(start=start, **options))
     except (SpecError, WorldError, StoreError) as exc:

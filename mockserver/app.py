@@ -14,15 +14,13 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
-from pathlib import Path
 from random import Random
 from typing import Any
 
 import connexion
 import yaml
-from connexion.exceptions import problem
+from connexion.exceptions import ProblemException, problem
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from connexion.middleware import MiddlewarePosition
 from connexion.middleware.context import ContextMiddleware
 from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.lifespan import LifespanMiddleware
@@ -43,32 +41,36 @@ from esdc_api.rates import Rate
 from esdc_api.spec import CONTROL_SPEC_ROOT, Spec, load_bundle
 from esdc_api.spec import operations as spec_operations
 from mockserver.answers import AnswerCache
-from mockserver.bodies import VALIDATOR_MAP
+from mockserver.bodies import CONTROL_VALIDATOR_MAP, VALIDATOR_MAP
 from mockserver.checked import skip_connexion_rechecks
-from mockserver.clock import ControlledClock
+from mockserver.clock import EARLIEST, ControlledClock
 from mockserver.control import Control
+from mockserver.control import error_body as control_error_body
 from mockserver.deployment import Deployment
 from mockserver.dispatch import Caller, Operations, connexion_views
-from mockserver.errors import ApiError, FieldErrors
+from mockserver.errors import ApiError
 from mockserver.faults import Faults
+from mockserver.guard import CONTROL_HEADER, AllowedHosts, Guard, is_control_path
 from mockserver.handlers import Handlers
 from mockserver.holds import SERVER_SEND_KEY
 from mockserver.i18n import ENGLISH, translate_body
 from mockserver.journal import Journal
+from mockserver.limits import BodyLimit
 from mockserver.middleware import CALLER_KEY, ApiPipeline, http_date
 from mockserver.negotiation import indent_of
 from mockserver.prefer import PreferTable
+from mockserver.progress import Progress
 from mockserver.responses import dumps
 from mockserver.routing import Router
 from mockserver.settings import Settings
-from mockserver.site import SiteRoot
+from mockserver.site import DocsSite, SiteRoot
 from mockserver.store import Store
 from mockserver.throttle import Throttle
 from mockserver.worlds import DEMO_WORLD
+from mockserver.worlds.document import WorldError
 from mockserver.worlds.install import install, read_world
 from mockserver.worlds.model import World
 from mockserver.worldset import (
-    PREFIX_KEY,
     WORLD_KEY,
     ByWorld,
     LiveWorld,
@@ -86,37 +88,58 @@ log = logging.getLogger("mockserver")
 
 
 def _api_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    """Domain errors under connexion (the control API, and the task API when connexion calls
-    its handlers), in the real API's shape, as :func:`mockserver.responses.error_response`."""
+    """Domain errors under connexion: in the control API's shape there
+    (:func:`mockserver.control.error_body`), and, when connexion calls the task API's
+    handlers, in the real API's, as :func:`mockserver.responses.error_response`."""
     assert isinstance(exc, ApiError)
     caller = request.scope.get(CALLER_KEY)
     language = ENGLISH
     if isinstance(caller, Caller):
         language = caller.language
         caller.plain = caller.plain or exc.plain
-    body = exc.body()
-    path = request.scope.get("path", "")[len(request.scope.get(PREFIX_KEY, "")) :]
-    if isinstance(exc, FieldErrors) and path.startswith(CONTROL_BASE + "/"):
-        body = {"detail": exc.as_detail()}  # the control API's own error shape
+    body = (
+        control_error_body(exc)
+        if is_control_path(request.scope.get("path", ""))
+        else translate_body(exc.body(), language)
+    )
     return ConnexionResponse(
         status_code=int(exc.status),
         mimetype="application/json",
         content_type="application/json",
-        body=dumps(translate_body(body, language), indent_of(request.headers.get("accept"))),
+        body=dumps(body, indent_of(request.headers.get("accept"))),
         headers=exc.headers(),
     )
 
 
 def _http_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """A URL outside the APIs (404) and the like: connexion's answer, without the line its own
-    handler logs for every one."""
+    handler logs for every one. Under the control API, in its shape."""
     assert isinstance(exc, HTTPException)
+    if is_control_path(request.scope.get("path", "")):
+        return ConnexionResponse(
+            status_code=exc.status_code,
+            mimetype="application/json",
+            content_type="application/json",
+            body=dumps({"detail": str(exc.detail)}),
+            headers=exc.headers,
+        )
     return problem(
         title=HTTPStatus(exc.status_code).phrase,
         detail=exc.detail,
         status=exc.status_code,
         headers=exc.headers,
     )
+
+
+def _problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    """Connexion's own refusals (a required body missing, a media type it does not take): in
+    the control API's shape there, as problem+json elsewhere, as connexion answers them."""
+    assert isinstance(exc, ProblemException)
+    if exc.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        log.error("%r", exc)
+    if is_control_path(request.scope.get("path", "")):
+        return _http_error(request, exc)
+    return exc.to_problem()
 
 
 def _server_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
@@ -177,36 +200,72 @@ class ReferenceServer:
         return f"ReferenceServer({self.deployment!r})"
 
 
-def build_deployment(settings: Settings) -> tuple[Deployment, ControlledClock]:
+def build_deployment(
+    settings: Settings, say: Callable[[str], None] = log.info
+) -> tuple[Deployment, ControlledClock]:
     """The deployment the settings describe: the world file's (the demo world by default) if
-    the store is empty."""
-    store = Store(settings.db)
+    the store is empty, built saying how it goes when that takes more than a second."""
+    store = Store(settings.db, check=not settings.attach)  # its parent checked it
     if store.dcs():
-        # A reused file keeps its tasks at their absolute times: those running when the server
-        # stopped have ended since, and log their end on the first call. New ids must not
-        # repeat the previous run's, so they are not seeded.
-        clock = ControlledClock(settings.start or datetime.now(UTC), scale=settings.scale)
+        # A reused file keeps its tasks at their absolute times and its clock where it was
+        # (and as far on as it would have run since): those running when the server stopped
+        # have ended since, and log their end on the first call. New ids must not repeat the
+        # previous run's, so they are not seeded.
+        clock = ControlledClock(scale=settings.scale or 0)
         deployment = Deployment(store, clock, rng=Random())  # attached: the world's clock
         if not settings.attach:
-            clock.restore(ControlledClock(settings.start, scale=settings.scale).state())
+            clock.restore(_reused_clock(store, settings).state())
             deployment.share_clock()
         return deployment, clock
     base = settings.start or datetime.now(UTC)
     world = read_world(settings.world or DEMO_WORLD, base)
     start = settings.start or world.at or base
-    clock = ControlledClock(start, scale=settings.scale)
-    install(store, world, clock.now(), history_tasks=settings.history, seed=settings.seed)
+    try:
+        clock = ControlledClock(start, scale=1.0 if settings.scale is None else settings.scale)
+    except ValueError as exc:
+        if settings.start is not None:
+            raise
+        raise WorldError(f"{settings.world or DEMO_WORLD}: at: {exc}") from None
+    progress = Progress(say, "building the world")
+    install(
+        store,
+        world,
+        clock.now(),
+        history_tasks=settings.history,
+        seed=settings.seed,
+        steps=progress,
+    )
+    progress.finish()
     seed = world.history.seed if settings.seed is None else settings.seed
     return Deployment(store, clock, rng=Random(seed)), clock
 
 
+def _reused_clock(store: Store, settings: Settings) -> ControlledClock:
+    """The clock of a world a previous server left in ``store``: as it left it unless
+    ``--at`` says otherwise, at its own speed unless ``--scale`` does."""
+    saved = store.get_meta("clock")
+    state = json.loads(saved) if saved else None
+    if settings.start is not None or state is None:
+        scale = settings.scale
+        if scale is None:
+            scale = float(state["scale"]) if state else 1.0
+        start = settings.start or max(datetime.now(UTC), store.latest_entry_time() or EARLIEST)
+        return ControlledClock(start, scale=scale)
+    return ControlledClock.resume(state, scale=settings.scale, not_before=store.latest_entry_time())
+
+
 def create_app(
-    settings: Settings | None = None, *, spec: dict[str, Any] | None = None
+    settings: Settings | None = None,
+    *,
+    spec: dict[str, Any] | None = None,
+    say: Callable[[str], None] = log.info,
 ) -> ReferenceServer:
     """The reference server for ``settings``.
 
     :param spec: the task API spec, bundled or resolved; it is served as it is. By default the
         project's bundle (or that of ``settings.spec_path``).
+    :param say: where a world build that takes more than a second says how it goes (the
+        console, for ``esdc-api serve``).
     """
     settings = settings or Settings()
     skip_connexion_rechecks()  # the same spec passed on an earlier start
@@ -216,10 +275,10 @@ def create_app(
     # Starlette tries routes in order: literal paths (/task/log/) must come before the
     # templated ones that would also match them (/task/{task_id}/).
     spec = {**spec, "paths": dict(sorted(spec["paths"].items(), key=lambda item: "{" in item[0]))}
-    deployment, clock = build_deployment(settings)
+    deployment, clock = build_deployment(settings, say)
     world_file = settings.world or DEMO_WORLD
     handlers = Handlers(deployment)
-    control = Control(deployment, clock, settings=settings)
+    control = Control(deployment, clock, settings=settings, say=say)
 
     middlewares: list[Any] = [
         ServerErrorMiddleware,
@@ -240,19 +299,18 @@ def create_app(
         validate_responses=settings.validate_responses,
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
     )
-    app.add_api(
-        dereference(control_served),
-        base_path=CONTROL_BASE,
-        resolver=Resolver(control.resolve_per_world),
-        validator_map=VALIDATOR_MAP,
-        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
-    )
+    if settings.control:
+        app.add_api(
+            dereference(control_served),
+            base_path=CONTROL_BASE,
+            resolver=Resolver(control.resolve_per_world),
+            validator_map=CONTROL_VALIDATOR_MAP,
+            swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/ui", spec_path="/openapi.json"),
+        )
     app.add_error_handler(ApiError, _api_error)
     app.add_error_handler(HTTPException, _http_error)
+    app.add_error_handler(ProblemException, _problem)
     app.add_error_handler(Exception, _server_error)
-    if settings.docs_dir is not None:
-        _serve_docs(app, settings.docs_dir)
-
     parts = _WorldParts(Rejoined(app), settings, spec, Router(spec, API_BASE))
     own = parts.make(None, deployment, clock, template_loader(world_file), handlers, control)
     worlds = WorldSet(
@@ -260,7 +318,7 @@ def create_app(
         make=parts.make,
         load=template_loader(world_file),
         start=clock.now(),
-        scale=settings.scale,
+        scale=clock.scale,  # the own world's (a reused --db file keeps its own)
         history=settings.history,
         seed=settings.seed,
         limit=settings.max_worlds,
@@ -273,10 +331,13 @@ def create_app(
     )
     parts.worlds = control.worlds = worlds
     asgi: ASGIApp = ByWorld(own.pipeline)
-    asgi = SpecDocuments(asgi, {API_BASE: served, CONTROL_BASE: control_served})
+    documents = {API_BASE: served, **({CONTROL_BASE: control_served} if settings.control else {})}
+    asgi = SpecDocuments(asgi, documents)
     asgi = SiteRoot(asgi, location=f"{API_BASE}/ui/")
+    if settings.docs_dir is not None:
+        asgi = DocsSite(asgi, directory=settings.docs_dir)
     if settings.cors_origins:
-        asgi = _ApiOnly(
+        asgi = _Only(
             asgi,
             CORSMiddleware(
                 asgi,
@@ -300,9 +361,31 @@ def create_app(
                 ],
                 max_age=600,
             ),
-            API_BASE,
+            lambda path: path == API_BASE or path.startswith(API_BASE + "/"),
+        )
+    if settings.control_cors_origins:
+        asgi = _Only(
+            asgi,
+            CORSMiddleware(
+                asgi,
+                allow_origins=list(settings.control_cors_origins),
+                allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+                allow_headers=["Content-Type", "Accept", CONTROL_HEADER],
+                max_age=600,
+            ),
+            is_control_path,
         )
     asgi = WorldRouter(asgi, worlds)
+    asgi = BodyLimit(asgi, settings.max_body_size)
+    asgi = Guard(
+        asgi,
+        hosts=AllowedHosts.for_server(
+            settings.host, settings.allowed_hosts, in_process=settings.allowed_hosts is None
+        ),
+        control=settings.control,
+        token=settings.control_token,
+        cors_origins=settings.control_cors_origins,
+    )
     return ReferenceServer(asgi, deployment, clock, settings, own.answers, own.operations, worlds)
 
 
@@ -360,7 +443,7 @@ class _WorldParts:
         control.throttles = throttles
         operations = Operations(self.spec, handlers, answers)
         control.journal = journal = Journal(settings.journal_size)
-        control.faults = faults = Faults(deployment.store)
+        control.faults = faults = Faults(deployment)
         control.operation_ids = self.operation_ids
         pipeline = ApiPipeline(
             self.app,
@@ -393,16 +476,15 @@ class _WorldParts:
         )
 
 
-class _ApiOnly:
-    """``wrapped`` for the paths under ``prefix``, ``app`` for the rest: CORS, when asked
-    for, is for the task API only, never for the control API."""
+class _Only:
+    """``wrapped`` for the paths ``applies`` to, ``app`` for the rest: CORS, when asked for,
+    is for the task API, or for the control API, each on its own."""
 
-    def __init__(self, app: ASGIApp, wrapped: ASGIApp, prefix: str) -> None:
-        self.app, self.wrapped, self.prefix = app, wrapped, prefix
+    def __init__(self, app: ASGIApp, wrapped: ASGIApp, applies: Callable[[str], bool]) -> None:
+        self.app, self.wrapped, self.applies = app, wrapped, applies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
+        if scope["type"] == "http" and self.applies(scope.get("path", "")):
             await self.wrapped(scope, receive, send)
         else:
             await self.app(scope, receive, send)
@@ -440,34 +522,4 @@ class SpecDocuments:
                 media = "application/json" if fmt == "json" else "text/yaml"
                 await Response(self.body(url, fmt), media_type=media)(scope, receive, send)
                 return
-        await self.app(scope, receive, send)
-
-
-def _serve_docs(app: connexion.AsyncApp, docs_dir: Path) -> None:
-    from starlette.staticfiles import StaticFiles
-
-    app.add_middleware(
-        _Mount,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
-        prefix="/docs",
-        app_=StaticFiles(directory=docs_dir, html=True),
-    )
-
-
-class _Mount:
-    """Serves another ASGI app under a path prefix, ahead of connexion."""
-
-    def __init__(self, app: ASGIApp, *, prefix: str, app_: ASGIApp) -> None:
-        self.app, self.prefix, self.mounted = app, prefix, app_
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] == "http" and (path == self.prefix or path.startswith(self.prefix + "/")):
-            rest = path[len(self.prefix) :] or "/"
-            await self.mounted(
-                {**scope, "path": rest, "root_path": scope.get("root_path", "") + self.prefix},
-                receive,
-                send,
-            )
-            return
         await self.app(scope, receive, send)

@@ -26,7 +26,7 @@ from connexion.datastructures import MediaTypeDict
 from connexion.json_schema import Draft4RequestValidator
 from connexion.validators import JSONRequestBodyValidator
 from starlette.datastructures import Headers
-from starlette.types import Receive, Scope
+from starlette.types import Message, Receive, Scope
 
 from mockserver.errors import (
     ApiError,
@@ -57,7 +57,7 @@ def parse_json(raw: bytes) -> Any:
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ParseError(f"JSON parse error - the body is not UTF-8: {exc.reason}") from None
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # nested deeper than the parser goes
         raise ParseError(f"JSON parse error - {exc}") from None
 
 
@@ -198,15 +198,81 @@ class JsonBodyRules:
         return FieldErrors(errors)
 
 
+#: How deep a control-API body may nest. What it holds is stored and rendered again (a task's
+#: ``result``, its ``params``), and the renderer, like the parser, stops at Python's recursion
+#: limit: a value it cannot render again is refused when it comes.
+CONTROL_MAX_DEPTH = 100
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests deeper than ``limit`` (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        if level > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, level + 1) for child in children)
+    return False
+
+
+class ControlBodyRules(JsonBodyRules):
+    """A control-API body: JSON the server can store. Not nested deeper than
+    :data:`CONTROL_MAX_DEPTH` and with no lone surrogate (``"\\ud800"`` parses, but is not
+    text SQLite can hold)."""
+
+    def check_length(self, headers: Mapping[str, str]) -> int:
+        length = super().check_length(headers)
+        if not length and self.required:
+            raise ParseError("the request needs a JSON body (Content-Type: application/json)")
+        return length
+
+    def parse(self, raw: bytes) -> Any:  # type: ignore[override]
+        value = JsonBodyRules.parse(raw)
+        if value is None and raw.strip() and not self.nullable:
+            raise self._field_errors(
+                {"non_field_errors": ["Invalid data. Expected a dictionary, but got null."]}
+            )
+        # Both checks look at the raw bytes first (in C), so a plain body costs nothing more.
+        if raw.count(b"[") + raw.count(b"{") > CONTROL_MAX_DEPTH and _depth_over(
+            value, CONTROL_MAX_DEPTH
+        ):
+            raise ParseError(
+                f"the body nests deeper than {CONTROL_MAX_DEPTH} levels, more than the server "
+                "stores; flatten it"
+            )
+        if b"\\u" in raw:
+            try:
+                json.dumps(value, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError as exc:
+                bad = exc.object[exc.start : exc.end]
+                raise ParseError(
+                    f"the body holds a lone surrogate ({bad.encode('unicode_escape').decode()}), "
+                    "which is not text; send the character it stands for, or a pair"
+                ) from None
+        return value
+
+
 class EsdcJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
     """:class:`JsonBodyRules` plugged into connexion."""
 
+    rules_class: type[JsonBodyRules] = JsonBodyRules
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.rules = JsonBodyRules(self._schema, required=self._required, nullable=self._nullable)
+        self.rules = self.rules_class(
+            self._schema, required=self._required, nullable=self._nullable
+        )
 
     async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
-        self.rules.check_length(Headers(scope=scope))
+        headers = Headers(scope=scope)
+        if "content-length" not in headers and "transfer-encoding" in headers:
+            # Chunked: connexion goes by Content-Length, so read the body and say how long it is.
+            receive, scope = await _whole(receive, scope)
+            headers = Headers(scope=scope)
+        self.rules.check_length(headers)
         return await super().wrap_receive(receive, scope=scope)  # type: ignore[no-any-return]
 
     async def _parse(self, stream: Any, scope: Scope) -> Any:
@@ -217,7 +283,53 @@ class EsdcJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         return None
 
 
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body, however it arrives (chunked too)."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _whole(receive: Receive, scope: Scope) -> tuple[Receive, Scope]:
+    """The body read whole, given again by the ``receive`` returned, and the scope saying its
+    length instead of how it was sent."""
+    body = await read_body(receive)
+    headers = [
+        (name, value)
+        for name, value in scope["headers"]
+        if name not in (b"transfer-encoding", b"content-length")
+    ]
+    headers.append((b"content-length", str(len(body)).encode()))
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()  # the disconnect, when it comes
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay, {**scope, "headers": headers}
+
+
+class ControlJSONBodyValidator(EsdcJSONBodyValidator):
+    """:class:`ControlBodyRules` plugged into connexion."""
+
+    rules_class = ControlBodyRules
+
+
 VALIDATOR_MAP = {
     "parameter": EsdcParameterValidator,
     "body": MediaTypeDict({"*/*json": EsdcJSONBodyValidator}),
+}
+#: The control API's: its bodies are stored as they come.
+CONTROL_VALIDATOR_MAP = {
+    "parameter": EsdcParameterValidator,
+    "body": MediaTypeDict({"*/*json": ControlJSONBodyValidator}),
 }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
@@ -16,13 +18,15 @@ from mockserver.clock import ControlledClock
 from mockserver.controlpage import FILES, page_file, wants_page
 from mockserver.deployment import Deployment, NewTask
 from mockserver.dispatch import handler_for
-from mockserver.errors import ApiError, NotFound
+from mockserver.errors import ApiError, FieldErrors, NotFound
 from mockserver.faults import RESULT_BACKEND, SYSTEM_UPDATE, Faults, Rule, rule_from_json
 from mockserver.ids import TaskGroup, TaskType
 from mockserver.journal import Journal, Query
 from mockserver.lifecycle import BackendState, Message, Outcome, Queue, Task, TaskObject
+from mockserver.progress import Progress, Steps
 from mockserver.responses import json_response
 from mockserver.settings import Settings
+from mockserver.store import Store
 from mockserver.throttle import Throttle
 from mockserver.worlds import DEMO_WORLD
 from mockserver.worlds.document import WorldError, parse_time, to_doc, write_time
@@ -33,9 +37,23 @@ from mockserver.worldset import WORLD_KEY, LiveWorld, WorldSet
 #: How far from the wall clock a clock at scale 1 may be and still count as real time (s).
 REAL_TIME_TOLERANCE = 1.0
 
+log = logging.getLogger("mockserver")
+
 
 class ControlError(ApiError):
     status = HTTPStatus.BAD_REQUEST
+
+
+def error_body(exc: ApiError) -> dict[str, Any]:
+    """An error of the control API in its spec's shape (``Error``): ``detail`` is always one
+    string; a request's field errors are also under ``fields``, each field with its messages."""
+    if isinstance(exc, FieldErrors):
+        detail = "; ".join(f"{name}: {' '.join(texts)}" for name, texts in exc.errors.items())
+        return {"detail": detail, "fields": exc.errors}
+    body = exc.body()
+    if isinstance(body, dict) and isinstance(body.get("detail"), str):
+        return body
+    return {"detail": str(body.get("detail", body) if isinstance(body, dict) else body)}
 
 
 class ControlConflict(ApiError):
@@ -62,15 +80,18 @@ class Control:
         *,
         settings: Settings,
         load: Callable[[datetime], World] | None = None,
+        say: Callable[[str], None] = log.info,
     ) -> None:
         self.deployment = deployment
         self.clock = clock
         self.settings = settings
         self.load = load or (lambda now: read_world(settings.world or DEMO_WORLD, now))
+        self.say = say
+        self._building = asyncio.Lock()
         self.throttles: tuple[Throttle, ...] = ()
         self.worlds: WorldSet | None = None
         self.journal = Journal(0)
-        self.faults = Faults(deployment.store)
+        self.faults = Faults(deployment)
         #: The task API's operationIds, which fault rules may name.
         self.operation_ids: tuple[str, ...] = ()
         self._throttle_clock = "real"
@@ -163,23 +184,35 @@ class Control:
 
     # -- the world -----------------------------------------------------------------------
 
-    def _replace(self, load: Any, **install_options: Any) -> None:
-        store = self.deployment.store
-        now = self.clock.now()
-        try:
-            world = load(now)
-        except WorldError as exc:
-            raise ControlError(str(exc)) from None
-        with store.transaction():  # all of the new world, or the old one: never half of each
-            store.clear()
-            install(store, world, now, **install_options)
-        self.deployment.reload_accounts()
+    async def _replace(self, load: Any, **install_options: Any) -> None:
+        """Build the world ``load`` reads beside the one being served, off the event loop
+        (a million tasks take a minute, and every other request is answered meanwhile, from
+        the old world), then serve it: all of the new world, or the old one, never half of
+        each. One build at a time; a second waits for the first."""
+        async with self._building:
+            store = self.deployment.store
+            now = self.clock.now()
+            progress = Progress(self.say, "building the world")
+            try:
+                built = await asyncio.to_thread(_build, load, now, progress, install_options)
+            except WorldError as exc:
+                raise ControlError(str(exc)) from None
+            if store.path == ":memory:":
+                self.deployment.replace_store(built)
+            else:  # a file, perhaps served by other processes too: the world goes into it
+                built.succeed(store)
+                try:
+                    await asyncio.to_thread(built.copy_into, store.path, progress)
+                finally:
+                    built.close()
+                self.deployment.reload_accounts()
+            progress.finish()
         for throttle in self.throttles:
             throttle.reset()
 
     async def reset(self, body: Any = None) -> Response:
         body = body or {}
-        self._replace(
+        await self._replace(
             self.load,
             history_tasks=body.get("history", self.settings.history),
             seed=body.get("seed", self.settings.seed),
@@ -194,8 +227,11 @@ class Control:
     async def replaceWorld(self, body: Any, at: str | None = None) -> Response:
         if at is not None:
             moment = _moment(at, "at")
-            self.clock.set(moment, allow_backwards=True)
-        self._replace(lambda now: world_from_doc(body, now))
+            try:
+                self.clock.set(moment, allow_backwards=True)
+            except ValueError as exc:
+                raise ControlError(f"at: {exc}") from None
+        await self._replace(lambda now: world_from_doc(body, now))
         return self._json(HTTPStatus.OK, self._overview())
 
     # -- reloading ------------------------------------------------------------------------
@@ -447,7 +483,10 @@ class Control:
                 f"{now.isoformat()}: tasks would step back. PUT /control/world/?at=... starts "
                 "a world over at an earlier moment"
             )
-        self.clock.set(moment)
+        try:
+            self.clock.set(moment)
+        except ValueError as exc:
+            raise ControlError(f"at: {exc}") from None
         if "scale" in body:
             self.clock.set_scale(body["scale"])
         self.deployment.settle()
@@ -624,6 +663,16 @@ class Control:
                 for e in self.deployment.store.task_log(task.id)
             ],
         }
+
+
+def _build(
+    load: Callable[[datetime], World], now: datetime, steps: Steps, options: dict[str, Any]
+) -> Store:
+    """The world ``load`` reads, as it stands at ``now``, in a store of its own (in memory)."""
+    world = load(now)
+    store = Store(":memory:")
+    install(store, world, now, steps=steps, **options)
+    return store
 
 
 def _moment(text: Any, field: str) -> datetime:

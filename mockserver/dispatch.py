@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.datastructures import URL, Headers, QueryParams
 from starlette.responses import Response
-from starlette.types import Receive, Scope
+from starlette.types import Scope
 
 from mockserver.accounts import Dc, User
 from mockserver.answers import Answer, AnswerCache
@@ -190,19 +190,6 @@ class Operation:
                 ),
             )
         return response
-
-
-async def read_body(receive: Receive) -> bytes:
-    """The whole request body, however it arrives (chunked too)."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 class Operations:

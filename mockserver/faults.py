@@ -35,7 +35,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, replace
 from http import HTTPStatus
 from random import Random
-from typing import Any
+from typing import Any, Protocol
 
 from mockserver.accounts import User
 from mockserver.errors import ApiError
@@ -186,15 +186,21 @@ def _choice(doc: dict[str, Any], name: str, choices: tuple[str, ...]) -> str:
     return str(value)
 
 
+class HasStore(Protocol):
+    store: Store
+
+
 class Faults:
     """The fault rules of one world, kept in its store.
 
+    :param store: the world's store, or where to find it: a deployment whose store a
+        reset replaces (the rules are then read from the new one).
     :param rng: what probabilities and random delays are drawn from (seeded: the same
         requests in the same order meet the same faults).
     """
 
-    def __init__(self, store: Store, *, rng: Random | None = None) -> None:
-        self.store = store
+    def __init__(self, store: Store | HasStore, *, rng: Random | None = None) -> None:
+        self._holder = store
         self.rng = rng or Random(0)
         self.rules: list[Rule] = []
         #: How many requests delays hold back now.
@@ -204,6 +210,11 @@ class Faults:
 
     def __repr__(self) -> str:
         return f"Faults({[rule.id for rule in self.rules]})"
+
+    @property
+    def store(self) -> Store:
+        holder = self._holder
+        return holder if isinstance(holder, Store) else holder.store
 
     def sync(self) -> None:
         """Read the rules again if another process, or a new world, changed them."""

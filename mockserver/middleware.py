@@ -65,9 +65,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mockserver import i18n
 from mockserver.accounts import User
+from mockserver.bodies import read_body
 from mockserver.clock import ControlledClock
 from mockserver.deployment import Deployment
-from mockserver.dispatch import Caller, Operation, Operations, read_body
+from mockserver.dispatch import Caller, Operation, Operations
 from mockserver.errors import (
     ApiError,
     AuthenticationFailed,

@@ -8,17 +8,27 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from mockserver.app import API_BASE, CONTROL_BASE, ReferenceServer, create_app
+from mockserver.guard import CONTROL_HEADER, AllowedHosts, is_loopback, make_token
+from mockserver.limits import Limits, limit
 from mockserver.reload import Reloader, watched_files
 from mockserver.settings import Settings
 
+if TYPE_CHECKING:
+    import uvicorn
 
-def banner(server: ReferenceServer, url: str) -> str:
-    """What the server prints on start: where things are and how to log in."""
+
+def banner(server: ReferenceServer, url: str, *, made_up_token: str | None = None) -> str:
+    """What the server prints on start: where things are, what it exposes to whom, and how
+    to log in.
+
+    :param made_up_token: the control token made up for this start, to print.
+    """
     settings, deployment = server.settings, server.deployment
     rows = [
         (u.username, u.password or "", u.api_key or "", deployment.dc_by_id(u.current_dc).name)
@@ -49,6 +59,7 @@ def banner(server: ReferenceServer, url: str) -> str:
         if settings.cors_origins
         else f"off, as on real deployments (--cors-origin ORIGIN turns it on for {API_BASE}/)"
     )
+    hosts = AllowedHosts.for_server(settings.host, settings.allowed_hosts)
     clock = server.clock
     clock_text = (
         "frozen" if clock.frozen else ("real time" if clock.scale == 1 else f"x{clock.scale:g}")
@@ -58,8 +69,7 @@ def banner(server: ReferenceServer, url: str) -> str:
         f"  API          {url}{API_BASE}/   (ES_API_URL={url}{API_BASE})\n"
         f"  Swagger UI   {url}{API_BASE}/ui/\n"
         f"  spec         {url}{API_BASE}/openapi.json\n"
-        f"  control API  {url}{CONTROL_BASE}/   (docs: {url}{CONTROL_BASE}/ui/)\n"
-        f"  control page {url}{CONTROL_BASE}/   in a browser; named worlds under {url}/w/NAME/\n"
+        + _control_lines(settings, url, made_up_token)
         + (f"  docs         {url}/docs/\n" if settings.docs_dir else "")
         + f"  world        {store.count_tasks()} tasks, {store.count_log()} log entries, "
         f"clock {clock.now().isoformat(timespec='seconds')} ({clock_text}), db {settings.db}\n"
@@ -70,6 +80,9 @@ def banner(server: ReferenceServer, url: str) -> str:
         )
         + f"  throttle     {throttle}\n"
         f"  CORS         {cors}\n"
+        f"  hosts        {hosts.describe()}; other Host headers get 400 (--allowed-host NAME "
+        "adds one)\n"
+        + _exposure(settings)
         + (
             f"  accounts (curl -H 'ES-API-KEY: {example_key.api_key}' {url}{API_BASE}/task/):\n"
             if example_key is not None
@@ -79,26 +92,112 @@ def banner(server: ReferenceServer, url: str) -> str:
     )
 
 
+def _say(out: TextIO) -> Callable[[str], None]:
+    """Lines on the console, for what takes a while (a big world built)."""
+
+    def say(line: str) -> None:
+        print(f"  {line}", file=out, flush=True)
+
+    return say
+
+
+def _control_lines(settings: Settings, url: str, made_up_token: str | None) -> str:
+    """What the banner says of the control API: where, and who may use it how."""
+    if not settings.control:
+        return "  control API  off (--no-control)\n"
+    lines = (
+        f"  control API  {url}{CONTROL_BASE}/   (docs: {url}{CONTROL_BASE}/ui/)\n"
+        f"  control page {url}{CONTROL_BASE}/   in a browser; named worlds under {url}/w/NAME/\n"
+    )
+    if settings.control_token is None:
+        return lines + (
+            "               no token: open to the programs of this machine, closed to other "
+            "sites' pages;\n"
+            "               a browser's call that changes the world sends JSON or "
+            f"'{CONTROL_HEADER}: 1'\n"
+        )
+    if made_up_token is None:
+        return (
+            lines + f"               token required: every call sends '{CONTROL_HEADER}: <token>'\n"
+        )
+    return lines + (
+        f"               token required: every call sends '{CONTROL_HEADER}: {made_up_token}'\n"
+        "               (made up for this start; --control-token or ESDC_SERVE_CONTROL_TOKEN "
+        "keeps one)\n"
+    )
+
+
+def _exposure(settings: Settings) -> str:
+    """The warning of a server listening beyond loopback: what the network then reaches."""
+    if is_loopback(settings.host):
+        return ""
+    return (
+        f"  WARNING      listening on {settings.host}, beyond this machine: the task API, with "
+        "the demo\n"
+        "               accounts' passwords and keys below, is open to the network"
+        + (" (the control\n               API too, with its token)\n" if settings.control else "\n")
+    )
+
+
 #: Where the worker processes of ``--workers`` read their settings.
 WORKER_SETTINGS = "ESDC_SERVE_WORKER_SETTINGS"
 
 
 def worker_app() -> ReferenceServer:
     """The application of one worker process: the world its parent built in the database."""
-    return create_app(Settings.from_json(os.environ[WORKER_SETTINGS]))
+    return create_app(Settings.from_json(os.environ[WORKER_SETTINGS]), say=_say(sys.stderr))
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(
+        header_bytes=settings.max_header_size,
+        header_line=settings.max_header_line,
+        body_bytes=settings.max_body_size,
+        request_seconds=settings.request_timeout,
+        connections=settings.max_connections,
+    )
+
+
+def uvicorn_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Config:
+    """uvicorn's configuration for ``app``: the limits of ``settings``, and forwarded
+    headers trusted only from ``settings.forwarded_allow_ips`` (uvicorn trusts 127.0.0.1's
+    by default, which let any local client pick the address the throttle counts)."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+        lifespan="off",
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=list(settings.forwarded_allow_ips) or None,
+        limit_concurrency=settings.max_connections,
+        date_header=False,  # the server dates its answers itself (mockserver.app.dated)
+        **options,
+    )
+    return limit(config, limits_of(settings))
+
+
+def with_control_token(settings: Settings) -> tuple[Settings, str | None]:
+    """``settings`` with a control token made up when the server listens beyond loopback
+    and was given none, and that token (``None`` when none was made up)."""
+    if settings.control and settings.control_token is None and not is_loopback(settings.host):
+        made_up = make_token()
+        return replace(settings, control_token=made_up), made_up
+    return settings, None
 
 
 def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
-    """Build the server and serve it until interrupted."""
+    """Build the server and serve it until interrupted. Listening beyond loopback, its
+    control API gets a token, made up here unless the settings have one."""
     import uvicorn
 
+    settings, made_up = with_control_token(settings)
     if settings.workers > 1:
-        _run_workers(settings, out)
+        _run_workers(settings, out, made_up)
         return
-    from mockserver.onewrite import OneWriteHttpToolsProtocol
-
     started = time.perf_counter()
-    server = create_app(settings)
+    server = create_app(settings, say=_say(out))
     app: Any = server
     reloader = None
     if settings.reload:
@@ -118,15 +217,8 @@ def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
     sock.listen(2048)
     port = sock.getsockname()[1]
     url = f"http://{settings.host}:{port}"
-    config = uvicorn.Config(
-        app,
-        http=OneWriteHttpToolsProtocol,
-        log_level=settings.log_level,
-        access_log=settings.log_level == "debug",
-        lifespan="off",
-        date_header=False,  # the server dates its answers itself (mockserver.app.dated)
-    )
-    print(banner(server, url), file=out)
+    config = uvicorn_config(app, settings)
+    print(banner(server, url, made_up_token=made_up), file=out)
     if reloader is not None:
         print(
             f"  reload       on: {reloader.state.watching} files of the spec and the world",
@@ -162,13 +254,10 @@ def reloading(settings: Settings, server: ReferenceServer, out: TextIO) -> Reloa
     return Reloader(build, files, say=lambda line: print(line, file=out, flush=True))
 
 
-def _run_workers(settings: Settings, out: TextIO) -> None:
+def _run_workers(settings: Settings, out: TextIO, made_up: str | None) -> None:
     """Build the world into the database file, then serve it from ``settings.workers``
     processes (uvicorn's supervisor, which restarts one that dies)."""
-    import uvicorn
     from uvicorn.supervisors import Multiprocess
-
-    from mockserver.onewrite import OneWriteHttpToolsProtocol
 
     started = time.perf_counter()
     scratch = None
@@ -176,18 +265,14 @@ def _run_workers(settings: Settings, out: TextIO) -> None:
         scratch = tempfile.mkdtemp(prefix="esdc-serve-")
         settings = replace(settings, db=str(Path(scratch) / "world.sqlite3"))
     try:
-        server = create_app(settings)
-        config = uvicorn.Config(
+        server = create_app(settings, say=_say(out))
+        config = uvicorn_config(
             "mockserver.server:worker_app",
+            settings,
             factory=True,
-            http=OneWriteHttpToolsProtocol,
             host=settings.host,
             port=settings.port,
             workers=settings.workers,
-            log_level=settings.log_level,
-            access_log=settings.log_level == "debug",
-            lifespan="off",
-            date_header=False,  # the server dates its answers itself (mockserver.app.dated)
         )
         try:
             sock = config.bind_socket()
@@ -200,7 +285,7 @@ def _run_workers(settings: Settings, out: TextIO) -> None:
         port = sock.getsockname()[1]
         url = f"http://{settings.host}:{port}"
         os.environ[WORKER_SETTINGS] = replace(settings, attach=True).to_json()
-        print(banner(server, url), file=out)
+        print(banner(server, url, made_up_token=made_up), file=out)
         if scratch is not None:
             print(f"  db           {settings.db} (temporary: deleted on exit)", file=out)
         print(

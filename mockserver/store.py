@@ -30,6 +30,7 @@ from mockserver.accounts import Dc, Token, User
 from mockserver.lifecycle import Task, due_at
 from mockserver.logcounts import EARLIEST, LATEST, LAYOUT, LogCounts
 from mockserver.logtable import STATUS_CODES, STATUSES, LogTable, task_key
+from mockserver.progress import Steps, quiet
 from mockserver.tasklog import (
     AUTO_TASK_TYPES,
     PAGE_SIZE,
@@ -94,6 +95,8 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: ``meta`` keys other connections bump when they change what this one keeps: the whole state
 #: (a reset), the objects' names, and the accounts, settings, workers, failures and clock.
 _VERSIONED = ("generation", "objects", "config")
+#: Pages a world built in memory is copied into its file by, per step (4 MiB).
+COPY_PAGES = 1024
 #: Parsed tasks kept by their stored text (the same text is the same task).
 PARSED_TASKS = 4096
 
@@ -102,22 +105,79 @@ class StoreError(Exception):
     """A database file the reference server cannot use; the message says what to do."""
 
 
+def _check_place(path: Path) -> None:
+    """Refuse, before SQLite tries, a path where no database file can be."""
+    if path.is_dir():
+        raise StoreError(f"{str(path)!r} is a folder, not a database file; name a file in it")
+    if not path.parent.is_dir():
+        raise StoreError(
+            f"the folder of {str(path)!r} does not exist; create it, or name a file in a "
+            "folder that does"
+        )
+
+
+def _unusable(path: str, exc: sqlite3.DatabaseError) -> StoreError:
+    """What a database error met while opening ``path`` means for the user."""
+    text = str(exc)
+    if "readonly" in text or "unable to open" in text:
+        return StoreError(
+            f"cannot write to {path!r} ({text}): the server writes to its database file, and "
+            "to the -wal and -shm files SQLite keeps beside it; make the file and its folder "
+            "writable, or pick another --db file"
+        )
+    if "not a database" in text:
+        return StoreError(
+            f"{path!r} is not a SQLite database (it says: {text}); name another --db file, or "
+            "delete this one to start with a new world"
+        )
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
+        return StoreError(f"{path!r} stayed locked by another process for 30 s ({text})")
+    return StoreError(
+        f"{path!r} is damaged ({text}); restore it from a copy, or delete it to start with a "
+        "new world"
+    )
+
+
 class Store:
     """The state of one simulated deployment in a SQLite database.
 
     :param path: a database file, or ``":memory:"``.
     :param source: a database to start as a copy of (:meth:`copy`).
+    :param check: read a file that already holds something through once
+        (``PRAGMA quick_check``) before using it, so that damage is found at the start, not
+        by the request that happens to read the damaged page.
+    :raises StoreError: for a file that cannot be used, saying why and what to do.
     """
 
     def __init__(
-        self, path: str | Path = ":memory:", *, source: sqlite3.Connection | None = None
+        self,
+        path: str | Path = ":memory:",
+        *,
+        source: sqlite3.Connection | None = None,
+        check: bool = True,
     ) -> None:
         self.path = str(path)
         self._shared = self.path != ":memory:"
+        if self._shared:
+            _check_place(Path(self.path))
+        try:
+            self._open(check=check, source=source)
+        except sqlite3.DatabaseError as exc:
+            raise _unusable(self.path, exc) from None
+
+    def _open(self, *, check: bool, source: sqlite3.Connection | None) -> None:
         # A writer waits up to this long for another process's transaction to end.
         self._db = sqlite3.connect(
             self.path, check_same_thread=False, isolation_level=None, timeout=30
         )
+        if self._shared and check and Path(self.path).stat().st_size:
+            found = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if found != "ok":
+                first = " ".join(line for line in found.splitlines() if "***" not in line)
+                raise StoreError(
+                    f"{self.path!r} is damaged (SQLite's quick_check: {first[:200]}); "
+                    "restore it from a copy, or delete it to start with a new world"
+                )
         if source is not None:
             source.backup(self._db)
         self._db.execute(
@@ -289,6 +349,33 @@ class Store:
                 self.set_meta("config", config)
             self._versions = {"generation": str(generation + 1)}
             self._bump("config")
+
+    # -- a world built elsewhere -------------------------------------------------------------
+
+    def succeed(self, other: Store) -> None:
+        """Mark this store's world as the one that replaces ``other``'s (every connection of
+        ``other``'s file then drops what it kept), before :meth:`copy_into` its file."""
+        with self.transaction():
+            for key in _VERSIONED:
+                self.set_meta(key, str(int(other.get_meta(key) or 0) + 1))
+
+    def copy_into(self, path: str, steps: Steps = quiet) -> None:
+        """Write this store's world over the database file at ``path``, in one transaction:
+        the file's other connections read its old world until the copy ends, and a crash
+        meanwhile leaves the old world. It goes in steps of :data:`COPY_PAGES` pages, while
+        a writer on the file waits (a reader does not)."""
+        target = sqlite3.connect(path, timeout=30)
+        try:
+            with self._lock:
+                self._db.backup(
+                    target,
+                    pages=COPY_PAGES,
+                    progress=lambda _status, left, total: steps(
+                        "copying it into the database file", total - left, total
+                    ),
+                )
+        finally:
+            target.close()
 
     # -- meta -----------------------------------------------------------------------------
 
@@ -889,6 +976,11 @@ class Store:
                 ).fetchall()
             ]
             return self._log.entries(ids)
+
+    def latest_entry_time(self) -> datetime | None:
+        """When the newest entry of the log was written (read through the time index)."""
+        found = self._all("SELECT MAX(time_us) FROM log")[0][0]
+        return None if found is None else from_us(found)
 
     def count_log(self) -> int:
         with self._lock:

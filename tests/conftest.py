@@ -42,6 +42,36 @@ class LiveServer:
         return httpx.Client(base_url=self.url, headers=headers, follow_redirects=False, **kwargs)  # type: ignore[arg-type]
 
 
+def raw_exchange(url: str, request: bytes, *, timeout: float = 30) -> bytes:
+    """Send ``request`` as it is (no client tidies its URL or headers) to the server at
+    ``url`` and read until the server closes the connection."""
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(request)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def chunked_request(method: str, path: str, body: bytes, *, pieces: int = 3) -> bytes:
+    """A request whose JSON body is sent in ``pieces`` chunks (``Transfer-Encoding: chunked``,
+    no ``Content-Length``), and that closes the connection after the answer."""
+    size = -(-len(body) // pieces) or 1
+    chunks = b"".join(
+        b"%x\r\n%s\r\n" % (len(part), part)
+        for part in (body[i : i + size] for i in range(0, len(body), size))
+    )
+    return (
+        (
+            f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        ).encode()
+        + chunks
+        + b"0\r\n\r\n"
+    )
+
+
 def serve_in_thread(app: ReferenceServer) -> Iterator[LiveServer]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

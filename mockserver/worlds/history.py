@@ -22,6 +22,7 @@ from mockserver.ids import TaskGroup, TaskId, TaskType
 from mockserver.lifecycle import BackendState, Queue, Step, Task, TaskObject
 from mockserver.logcounts import MINUTE
 from mockserver.logtable import task_key
+from mockserver.progress import Steps, quiet
 from mockserver.tasklog import LogEntry, LogStatus
 from mockserver.worlds.model import WorldObject
 
@@ -453,11 +454,12 @@ def draw_history(
     result_expires: timedelta,
     tasks: list[Task],
     shapes: Shapes,
+    steps: Steps = quiet,
 ) -> Drawing:
     """The draws of :func:`history`'s tasks, with the ids of their entries' objects and shapes
     (made by ``shapes``). Tasks and entries of the tasks the deployment has forgotten (all but
     the last hour's of a day) are never made; the ones it still knows are appended to
-    ``tasks``.
+    ``tasks``. ``steps`` is told how many have been drawn.
 
     The same draws as :func:`draws`, made here with ``random``'s own steps written out
     (``choice`` and ``randint`` are ``_randbelow``, which is ``getrandbits`` until the value
@@ -493,7 +495,9 @@ def draw_history(
     templates: dict[tuple[int, int, int, bool], int] = {}
     finals: dict[tuple[int, int, int], int] = {}
     low_mask = 0xFFFFFFFFFFFFFFFF
-    for _ in range(count):
+    for drawn_so_far in range(count):
+        if not drawn_so_far & 0x3FFF:
+            steps("drawing the history's tasks", drawn_so_far, count)
         created_us = latest_us - _us(timedelta(seconds=random() * window))
         r = getrandbits(k_weighted)
         while r >= n_weighted:

@@ -12,6 +12,7 @@ from random import Random
 from typing import Any
 
 from mockserver.lifecycle import Queue, Task
+from mockserver.progress import Steps, quiet
 from mockserver.store import Store
 from mockserver.tasklog import LogEntry, final_entry, start_entry
 from mockserver.worlds import esdc_export
@@ -47,12 +48,14 @@ def install(
     *,
     history_tasks: int | None = None,
     seed: int | None = None,
+    steps: Steps = quiet,
 ) -> None:
     """Put ``world`` into an empty store as it stands at ``now``, in one transaction (a crash
     leaves no half-built world).
 
     :param history_tasks: how many history tasks to make instead of the world's own number.
     :param seed: the history's seed instead of the world's.
+    :param steps: told how far the build is (:class:`mockserver.progress.Progress`).
     """
     made = world.history
     if history_tasks is not None or seed is not None:
@@ -120,13 +123,16 @@ def install(
                 result_expires=expires,
                 tasks=tasks,
                 shapes=store.log_shape,
+                steps=steps,
             )
             drawn, counted = drawing.task_rows(), drawing.counted()
+        steps("writing, sorting and indexing the log")
         if world.derive_log:
             store.load_history(drawn, counted, among=own)
         else:
             # A world's own log (a recording) after the history, as it was written.
             store.load_history(drawn, counted, after=(store.log_row(e) for e in world.log))
+        steps("writing the tasks")
         for task in world.tasks:
             final = task.final_step()
             ended = final is not None and final.at <= now

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+import mockserver.control
 from esdc_api.spec import CONTROL_SPEC_ROOT, load_spec
 from mockserver import create_app
-from tests.conftest import LiveServer, auth, frozen_settings, serve_in_thread
+from tests.conftest import (
+    LiveServer,
+    auth,
+    chunked_request,
+    frozen_settings,
+    raw_exchange,
+    serve_in_thread,
+)
 
 
 def create(client, **body: object) -> dict:  # type: ignore[no-untyped-def, type-arg]
@@ -126,6 +138,9 @@ def test_reset_brings_back_the_demo_world(live_server: LiveServer) -> None:
         ("/control/tasks/", {"creator": "alice", "colour": "red"}, "colour"),
         ("/control/clock/advance/", {"seconds": -5}, "seconds"),
         ("/control/clock/run/", {"scale": 1e9}, "scale"),
+        ("/control/clock/run/", {"scale": 1, "x": 1}, "x: This field is not allowed."),
+        ("/control/tasks/", None, "creator: This field is required."),
+        ("/control/tasks/", {"creator": ""}, "creator"),
     ],
 )
 def test_bad_control_requests_get_a_clear_400_and_change_nothing(
@@ -136,8 +151,63 @@ def test_bad_control_requests_get_a_clear_400_and_change_nothing(
         response = client.post(path, json=body)
         after = client.get("/control/").json()
     assert response.status_code == 400
-    assert fragment in response.text
+    assert fragment in response.json()["detail"]  # the spec's Error: detail is one string
     assert before == after
+
+
+@pytest.mark.parametrize("path", ["/control/throttle/", "/control/workers/", "/control/failures/"])
+def test_a_put_without_a_body_is_a_400_in_the_control_apis_shape(
+    live_server: LiveServer, path: str
+) -> None:
+    """Issue 12 L5: connexion answered these with application/problem+json."""
+    with live_server.client() as client:
+        response = client.put(path)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert "needs a JSON body" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b'{"creator": "alice", "result": ' + b"[" * 2_000 + b"]" * 2_000 + b"}", "JSON parse"),
+        (b'{"creator": "alice", "result": ' + b"[" * 150 + b"]" * 150 + b"}", "nests deeper"),
+        (b'{"creator": "alice", "msg": "\\ud800"}', "lone surrogate"),
+        (b'{"creator": "alice", "params": {"\\udfff": 1}}', "lone surrogate"),
+    ],
+)
+def test_control_bodies_the_server_could_not_store_get_a_400_and_change_nothing(
+    live_server: LiveServer, body: bytes, fragment: str
+) -> None:
+    """Issue 12 M2 and L3: a result nested 2,000 deep, and a lone surrogate in ``msg`` or a
+    ``params`` key (SQLite cannot store it as UTF-8), gave 500."""
+    with live_server.client() as client:
+        before = client.get("/control/").json()
+        response = client.post(
+            "/control/tasks/", content=body, headers={"Content-Type": "application/json"}
+        )
+        after = client.get("/control/").json()
+    assert response.status_code == 400, response.text
+    assert fragment in response.json()["detail"]
+    assert before == after
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status"),
+    [
+        ("/control/tasks/", b'{"creator": "alice", "runs": null}', 201),
+        ("/control/clock/advance/", b'{"seconds": 60}', 200),
+    ],
+)
+def test_chunked_control_bodies_are_read_whole(
+    live_server: LiveServer, path: str, body: bytes, status: int
+) -> None:
+    """Issue 12 M8: a body sent with ``Transfer-Encoding: chunked`` was read as empty (400
+    "This field is required.")."""
+    answer = raw_exchange(live_server.url, chunked_request("POST", path, body))
+    head, _, text = answer.partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode()), answer
+    assert "detail" not in json.loads(text)
 
 
 def test_unknown_task_is_404(live_server: LiveServer) -> None:
@@ -245,3 +315,92 @@ def test_every_change_takes_an_empty_json_body(
         assert answer.status_code == 409 and "--reload" in answer.json()["detail"]
     else:
         assert answer.is_success, answer.text
+
+
+def test_the_clock_cannot_be_pushed_past_its_end_and_the_server_keeps_answering(
+    live_server: LiveServer,
+) -> None:
+    """Issue 12 L4: 798 advances of ten years reached 9991, the next one was a 500, and once
+    past 9999 (``run`` at 10000) every endpoint answered 500 until a restart."""
+    with live_server.client() as client:
+        near = client.post("/control/clock/set/", json={"at": "8999-12-31T23:00:00Z"})
+        too_far = client.post("/control/clock/advance/", json={"seconds": 315360000})
+        beyond = client.post("/control/clock/set/", json={"at": "9999-12-31T23:59:00Z"})
+        world = client.put(
+            "/control/world/",
+            params={"at": "9999-12-31T23:59:00Z"},
+            json=client.get("/control/world/").json(),
+        )
+        assert (near.status_code, too_far.status_code, beyond.status_code) == (200, 400, 400)
+        assert world.status_code == 400
+        assert "9000-01-01" in too_far.json()["detail"]
+        assert client.get("/control/clock/").json()["now"].startswith("8999-12-31T23:00:00")
+        ran = client.post("/control/clock/run/", json={"scale": 10000})
+        assert ran.status_code == 200
+        # An hour on this clock is 0.36 s; the next calls may find it at its end, or not yet.
+        login = client.post("/api/accounts/login/", json={"username": "alice", "password": "alice"})
+        tasks = client.get("/api/task/", headers=auth("alice"))
+        frozen = client.post("/control/clock/freeze/")
+        log = client.get("/api/task/log/?page=1", headers=auth("admin"))
+    assert [r.status_code for r in (login, tasks, frozen, log)] == [200, 200, 200, 200]
+    assert frozen.json()["now"] <= "9000-01-01T00:00:00+00:00"
+
+
+@pytest.mark.parametrize("db", [":memory:", "a file"])
+def test_a_world_is_built_off_the_event_loop_while_other_requests_are_answered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db: str
+) -> None:
+    """Issue 12 M3: ``POST /control/reset/`` with a history of 200,000 held every other
+    request for 15 s. The build is held here until a request to another endpoint has been
+    answered (from the old world): it could not be, if the build ran on the event loop."""
+    building, release = threading.Event(), threading.Event()
+    install = mockserver.control.install
+
+    def held(*args: Any, **kwargs: Any) -> None:
+        building.set()
+        assert release.wait(60)
+        install(*args, **kwargs)
+
+    monkeypatch.setattr(mockserver.control, "install", held)
+    settings = frozen_settings(db=db if db == ":memory:" else str(tmp_path / "world.sqlite3"))
+    answers: dict[str, Any] = {}
+    for server in serve_in_thread(create_app(settings)):
+        with server.client() as client:
+            made = create(client, creator="alice", runs=None)
+
+        def reset(server: LiveServer = server) -> None:
+            with server.client(timeout=120) as client:
+                answers["reset"] = client.post("/control/reset/", json={"history": 20_000})
+
+        resetting = threading.Thread(target=reset)
+        resetting.start()
+        try:
+            assert building.wait(30)
+            with server.client("alice", timeout=10) as client:
+                answers["tasks"] = client.get("/api/task/")
+                answers["clock"] = client.get("/control/clock/")
+        finally:
+            release.set()
+            resetting.join(120)
+        with server.client("alice") as client:
+            answers["after"] = client.get("/api/task/")
+    assert answers["tasks"].status_code == answers["clock"].status_code == 200
+    assert made["task_id"] in answers["tasks"].json()  # the old world, while the new is built
+    assert answers["reset"].status_code == 200
+    assert answers["reset"].json()["log_entries"] > 40_000
+    assert made["task_id"] not in answers["after"].json()
+
+
+def test_a_reset_says_how_its_build_goes_on_the_console(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mockserver import progress
+
+    monkeypatch.setattr(progress, "QUIET_FOR", 0.0)
+    lines: list[str] = []
+    for server in serve_in_thread(create_app(frozen_settings(), say=lines.append)):
+        lines.clear()
+        with server.client() as client:
+            assert client.post("/control/reset/", json={"history": 1_000}).status_code == 200
+    assert lines[0].startswith("building the world: drawing the history's tasks")
+    assert lines[-1].startswith("building the world: done in ")

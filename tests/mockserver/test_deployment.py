@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from random import Random
 
 import pytest
 
@@ -23,7 +24,9 @@ from mockserver.errors import (
 )
 from mockserver.ids import TaskType
 from mockserver.lifecycle import RESULT_EXPIRES, Outcome, TaskObject, TaskState
+from mockserver.store import Store
 from mockserver.tasklog import LogFilter, LogStatus, Order
+from mockserver.worlds.install import install_demo
 from tests.mockserver.conftest import dc, user
 
 STARTED = "3e3d1-4b1d9e06-2c7a-4f83-8e15"
@@ -447,6 +450,28 @@ def test_wrong_credentials_do_not_log_in(
 ) -> None:
     with pytest.raises((LoginFailed, AuthenticationFailed)):
         deployment.login(username, password)
+
+
+def test_login_tokens_are_secrets_whatever_the_seed(fake_clock: ControlledClock) -> None:
+    """Issue 12 M6: tokens came from the world's seeded generator, so the first token of
+    every fresh server was ``Random(0).getrandbits(160)`` and the SuperAdmin's was found in
+    149 guesses along that stream. Two worlds with the same seed now give unrelated tokens,
+    none of them on the seeded stream (and task ids stay seeded: the docs rely on it)."""
+
+    def world() -> Deployment:
+        store = Store(":memory:")
+        install_demo(store, fake_clock.now())
+        return Deployment(store, fake_clock, rng=Random(0))
+
+    first, second = world(), world()
+    tokens = [first.login(name, name).key for name in ("admin", "alice", "bob")]
+    again = [second.login(name, name).key for name in ("admin", "alice", "bob")]
+    stream = Random(0)
+    guesses = {f"{stream.getrandbits(160):040x}" for _ in range(10_000)}
+    assert "6baa9455e3e70682c2094cac629f6fbed82c07cd" in guesses  # the audit's first token
+    assert not guesses & {*tokens, *again}
+    assert not set(tokens) & set(again)
+    assert start(first) == start(second)
 
 
 def test_unknown_api_key_is_refused(deployment: Deployment) -> None:

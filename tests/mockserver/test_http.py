@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -10,7 +11,15 @@ import pytest
 
 from esdc_api.spec import load_spec
 from mockserver import create_app
-from tests.conftest import DOC_TIME, LiveServer, auth, frozen_settings, serve_in_thread
+from tests.conftest import (
+    DOC_TIME,
+    LiveServer,
+    auth,
+    chunked_request,
+    frozen_settings,
+    raw_exchange,
+    serve_in_thread,
+)
 
 PENDING = "3e3d1-e7a05c3b-9d42-4b6e-a1c8"
 SUCCEEDED = "3e3d1-8c2f4a17-5b3e-4d21-a9f0"
@@ -328,6 +337,53 @@ def test_login_with_a_body_that_is_not_utf8_is_a_clear_400(live_server: LiveServ
         )
     assert response.status_code == 400
     assert response.json()["detail"].startswith("JSON parse error")
+
+
+def deeply_nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+RECURSION = "maximum recursion depth exceeded while decoding a JSON array from a unicode string"
+
+
+@pytest.mark.parametrize("depth", [990, 2_000, 100_000])
+def test_a_login_body_nested_too_deep_for_the_parser_is_a_400_parse_error(
+    live_server: LiveServer, depth: int
+) -> None:
+    """Issue 12 M2: depth 990, 2,000 and 100,000 gave 500 (json's RecursionError is not a
+    ValueError). The parser's own words, as DRF words every parse error."""
+    body = b'{"username": ' + deeply_nested(depth) + b', "password": "x"}'
+    with live_server.client() as client:
+        response = client.post(
+            "/api/accounts/login/", content=body, headers={"Content-Type": "application/json"}
+        )
+    assert (response.status_code, response.json()) == (
+        400,
+        {"detail": f"JSON parse error - {RECURSION}"},
+    )
+
+
+def test_a_cancel_body_nested_too_deep_is_unreadable_and_so_ignored(
+    live_server: LiveServer,
+) -> None:
+    started = "3e3d1-4b1d9e06-2c7a-4f83-8e15"
+    with live_server.client("alice") as client:
+        response = client.put(
+            f"/api/task/{started}/cancel/",
+            content=b'{"force": ' + deeply_nested(2_000) + b"}",
+            headers={"Content-Type": "application/json"},
+        )
+    assert response.status_code == 410
+    assert response.json()["status"] == "REVOKED"
+
+
+def test_a_chunked_login_body_is_read_whole(live_server: LiveServer) -> None:
+    """Issue 12 M8: a body sent with ``Transfer-Encoding: chunked`` was read as empty."""
+    body = b'{"username": "alice", "password": "alice"}'
+    answer = raw_exchange(live_server.url, chunked_request("POST", "/api/accounts/login/", body))
+    head, _, text = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 "), answer
+    assert json.loads(text)["detail"] == "Welcome to Danube Cloud API."
 
 
 def test_log_pages_link_with_absolute_urls_and_keep_the_filters(live_server: LiveServer) -> None:

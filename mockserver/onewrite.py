@@ -46,6 +46,11 @@ class JoinedWrites:
         self.flush()
         self._transport.close()
 
+    def write_eof(self) -> None:
+        """Write what is pending, then the end of the stream (a lingering close's)."""
+        self.flush()
+        self._transport.write_eof()
+
     def get_write_buffer_size(self) -> int:
         return self._transport.get_write_buffer_size() + sum(map(len, self._pending))
 

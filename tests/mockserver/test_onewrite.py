@@ -25,6 +25,9 @@ class Recorder:
     def close(self) -> None:
         self.closed = True
 
+    def write_eof(self) -> None:
+        self.writes.append(b"<EOF>")
+
     def get_write_buffer_size(self) -> int:
         return 0
 
@@ -65,3 +68,22 @@ def test_a_server_writing_once_answers_as_before(live_server: Any) -> None:
             response = client.get("/api/task/log/stats/")
             assert response.status_code == 200
             assert set(response.json()) >= {"pending", "succeeded", "failed", "revoked"}
+
+
+def test_the_end_of_the_stream_follows_what_was_written_before_it() -> None:
+    """A refusal (431, 408) writes its answer and then the end of the stream, for a lingering
+    close: the answer must not be left pending behind the EOF (the client then saw the
+    connection end with no answer)."""
+
+    async def refuse() -> list[bytes]:
+        real = Recorder()
+        joined = JoinedWrites(real, asyncio.get_running_loop())  # type: ignore[arg-type]
+        joined.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\n\r\n")
+        joined.write_eof()
+        await asyncio.sleep(0)
+        return real.writes
+
+    assert asyncio.run(refuse()) == [
+        b"HTTP/1.1 431 Request Header Fields Too Large\r\n\r\n",
+        b"<EOF>",
+    ]

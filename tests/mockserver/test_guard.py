@@ -292,6 +292,12 @@ def test_with_a_token_the_control_page_opens_and_the_overview_still_needs_it() -
 
 
 def test_with_a_token_a_browser_asking_the_reference_server_for_html_gets_no_accounts() -> None:
+    """The reference server's /control/ is its control page for a browser: without the token
+    the page opens (it asks for the token), and the accounts stay behind it."""
     for server in serve(control_token="s3cret"):
-        answer = httpx.get(f"{server.url}/control/", headers={"Accept": "text/html"}, timeout=30)
-        assert answer.status_code == 401 and "api_key" not in answer.text
+        html = {"Accept": "text/html"}
+        answer = httpx.get(f"{server.url}/control/", headers=html, timeout=30)
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+        assert "api_key" not in answer.text and "demo-alice-key" not in answer.text
+        accounts = httpx.get(f"{server.url}/control/accounts/", headers=html, timeout=30)
+        assert accounts.status_code == 401 and "demo-alice-key" not in accounts.text

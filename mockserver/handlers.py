@@ -165,9 +165,10 @@ class Handlers:
         took about 170 µs a link on a loaded machine, for an answer of about 650 µs."""
         scope = call.scope
         host = next((value for name, value in scope["headers"] if name == b"host"), None)
+        server = scope.get("server")  # a tuple from uvicorn, a list from some test clients
         key = (
             scope.get("scheme"),
-            scope.get("server"),
+            None if server is None else tuple(server),
             scope.get("root_path", ""),
             host,
             scope.get(PREFIX_KEY, ""),

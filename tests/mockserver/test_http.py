@@ -476,3 +476,15 @@ def test_api_answers_follow_the_clock_as_it_moves(live_server: LiveServer) -> No
         assert moved.status_code == 200, moved.text
         answer = client.get("/api/task/")
     assert answer.headers["date"] == "Mon, 02 Nov 2026 12:01:30 GMT"
+
+
+def test_log_page_links_are_made_for_an_in_process_client_too() -> None:
+    """Starlette's TestClient (as the contract suite's in-process runs use) puts the server in
+    the scope as a list, uvicorn as a tuple: the kept links' key takes either."""
+    from starlette.testclient import TestClient
+
+    with TestClient(create_app(frozen_settings())) as client:
+        for _ in range(2):  # made, then kept
+            answer = client.get("/api/task/log/?page=1", headers=auth("admin"))
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["next"] == "http://testserver/api/task/log/?page=2"

@@ -203,6 +203,22 @@ class ControlledClock:
         self._changed()
         return moment
 
+    def to_real_time(self, tolerance: float) -> float:
+        """Show real time from now on, at real speed, in one step (a clock that runs fast
+        would otherwise pass the moment between reading it and setting it): the clock jumps
+        forward to real time, or, up to ``tolerance`` seconds ahead of it, runs on at real
+        speed from where it is. Further ahead, nothing changes and the seconds it is ahead are
+        returned (going back would send tasks backwards); otherwise 0."""
+        with self._lock:
+            now, wall = self._now_locked(), datetime.fromtimestamp(self._wall(), UTC)
+            ahead = (now - wall).total_seconds()
+            if ahead > tolerance:
+                return ahead
+            self._reanchor(max(now, wall))
+            self._scale = 1.0
+        self._changed()
+        return 0.0
+
     def real_seconds(self, seconds: float) -> float:
         """How long ``seconds`` on this clock take in real time (0 when it is frozen)."""
         return 0.0 if self._scale == 0 else seconds / self._scale

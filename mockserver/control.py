@@ -6,7 +6,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -493,15 +493,13 @@ class Control:
         return self._json(HTTPStatus.OK, self._clock())
 
     async def realTimeClock(self, body: Any = None) -> Response:
-        now, wall = self.clock.now(), datetime.now(UTC)
-        if now > wall + timedelta(seconds=REAL_TIME_TOLERANCE):
+        ahead = self.clock.to_real_time(REAL_TIME_TOLERANCE)
+        if ahead:
             raise ClockConflict(
-                f"the clock shows {now.isoformat()}, {(now - wall).total_seconds():g} s ahead "
-                "of real time: going back to real time would send tasks backwards. PUT "
+                f"the clock shows {self.clock.now().isoformat()}, {ahead:g} s ahead of real "
+                "time: going back to real time would send tasks backwards. PUT "
                 "/control/world/?at=... starts a world over at an earlier moment"
             )
-        self.clock.set(max(now, wall))
-        self.clock.set_scale(1)
         self.deployment.settle()
         return self._json(HTTPStatus.OK, self._clock())
 

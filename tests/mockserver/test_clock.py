@@ -110,3 +110,35 @@ def test_a_resumed_frozen_clock_shows_the_same_moment_and_never_one_before_the_w
     newest = T0 + timedelta(hours=1)
     assert ControlledClock.resume(clock.state(), not_before=newest).now() == newest
     assert ControlledClock.resume(clock.state(), scale=5).scale == 5
+
+
+class Ticking:
+    """A monotonic clock that moves on by ``step`` seconds each time it is read: a clock at a
+    high scale then passes any moment read from it before it can be set to it."""
+
+    def __init__(self, step: float) -> None:
+        self.seconds, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.seconds += self.step
+        return self.seconds
+
+
+def test_real_time_is_reached_in_one_step_by_a_clock_that_runs_fast() -> None:
+    """A clock at scale 10,000 just behind real time: read, then set to real time, it had
+    passed that moment in between ("the clock only moves forward", a 500 schemathesis found
+    on POST /control/clock/real-time/)."""
+    wall = 1_800_000_000.0
+    start = datetime.fromtimestamp(wall, UTC) - timedelta(seconds=0.5)
+    clock = ControlledClock(start, scale=10_000, monotonic=Ticking(0.00001), wall=lambda: wall)
+    assert clock.to_real_time(tolerance=1.0) == 0.0
+    assert clock.scale == 1.0 and not clock.frozen
+    assert clock.now() >= start
+
+
+def test_real_time_is_refused_to_a_clock_ahead_of_it_and_the_clock_is_left_alone() -> None:
+    wall = 1_800_000_000.0
+    start = datetime.fromtimestamp(wall, UTC) + timedelta(hours=1)
+    clock = ControlledClock(start, scale=0, wall=lambda: wall)
+    assert clock.to_real_time(tolerance=1.0) == 3600.0
+    assert (clock.now(), clock.scale) == (start, 0.0)

@@ -639,13 +639,6 @@ class Store:
             self.writes += 1
             self._log.add(entries)
 
-    def load_log(self, rows: Iterable[tuple[Any, ...]]) -> None:
-        """Write many log rows into an empty log at once, in this order (rows as
-        :meth:`log_row` and :meth:`log_shape` make them)."""
-        with self.transaction():
-            self.writes += 1
-            self._log.load(rows)
-
     def load_history(
         self,
         tasks: Iterable[tuple[Any, ...]],
@@ -662,7 +655,7 @@ class Store:
             self._log.load_tasks(tasks, counted, among=among, after=after)
 
     def log_row(self, entry: LogEntry) -> tuple[Any, ...]:
-        """An entry as a row of the log (for :meth:`load_log`)."""
+        """An entry as a row of the log (for :meth:`load_history`)."""
         with self._lock:
             return self._log.row(entry)
 

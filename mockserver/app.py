@@ -56,7 +56,7 @@ from mockserver.holds import SERVER_SEND_KEY
 from mockserver.i18n import ENGLISH, translate_body
 from mockserver.journal import Journal
 from mockserver.limits import BodyLimit
-from mockserver.middleware import CALLER_KEY, ApiPipeline, http_date
+from mockserver.middleware import CALLER_KEY, ApiPipeline, http_date_bytes
 from mockserver.negotiation import indent_of
 from mockserver.prefer import PreferTable
 from mockserver.progress import Progress
@@ -159,9 +159,12 @@ def dated(send: Send) -> Send:
 
     async def send_dated(message: Message) -> None:
         if message["type"] == "http.response.start":
-            raw = list(message.get("headers", []))
-            if not any(name.lower() == b"date" for name, _ in raw):
-                raw.append((b"date", http_date(datetime.now(UTC)).encode()))
+            raw = message.get("headers", [])
+            # The pipeline's answers end with their Date (mockserver.middleware.deliver).
+            if not (raw and raw[-1][0] == b"date") and not any(
+                name.lower() == b"date" for name, _ in raw
+            ):
+                raw = [*raw, (b"date", http_date_bytes(datetime.now(UTC)))]
                 message = {**message, "headers": raw}
         await send(message)
 

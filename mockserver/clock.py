@@ -73,6 +73,7 @@ class ControlledClock:
         self._anchor_real = self._monotonic()
         self._anchor_wall = self._wall()
         self._anchor_time = start if start is not None else datetime.now(UTC)
+        self._room: tuple[datetime | None, float] = (None, 0.0)
         if self._anchor_time.tzinfo is None:
             raise ValueError(f"the clock needs an aware datetime, got {start!r}")
         check_moment(self._anchor_time)
@@ -156,10 +157,14 @@ class ControlledClock:
             return self._now_locked()
 
     def _now_locked(self) -> datetime:
+        anchor = self._anchor_time
+        room = self._room
+        if room[0] is not anchor:  # seconds from the anchor to the clock's end, once per anchor
+            room = self._room = (anchor, (LATEST - anchor).total_seconds())
         elapsed = (self._monotonic() - self._anchor_real) * self._scale
-        if elapsed >= (LATEST - self._anchor_time).total_seconds():
+        if elapsed >= room[1]:
             return LATEST  # a clock that runs to its end stops there
-        return self._anchor_time + timedelta(seconds=elapsed)
+        return anchor + timedelta(seconds=elapsed)
 
     def _reanchor(self, at: datetime) -> None:
         self._anchor_real = self._monotonic()

@@ -98,6 +98,21 @@ class Call:
 Handler = Callable[[Call], Awaitable[Response]]
 
 
+_queries: dict[bytes, QueryParams] = {}
+
+
+def query_params(query_string: bytes) -> QueryParams:
+    """``QueryParams(query_string)``, parsed once for the last few hundred query strings
+    (they are immutable, and a client polls the same URLs)."""
+    found = _queries.get(query_string)
+    if found is None:
+        found = QueryParams(query_string)
+        if len(_queries) >= 512:
+            _queries.clear()
+        _queries[query_string] = found
+    return found
+
+
 class Operation:
     """One operation of the spec: what it needs checked, its request rules and its handler.
 
@@ -152,7 +167,7 @@ class Operation:
         """Validate the parameters as real deployments do, in the same order, and call the
         handler; ``body`` is what :class:`BodyRules` read."""
         query_string = scope.get("query_string", b"")
-        query = QueryParams(query_string)
+        query = query_params(query_string)
         params = self.parameters.validate(path_params, query)
         key = None
         if self.answers is not None and self.body is None:

@@ -9,6 +9,7 @@ group of the suffix with the last 8 hex digits of the MD5 of the creator's id.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import re
 import uuid
@@ -83,6 +84,7 @@ def dummy_group(user_id: int | str) -> str:
     return hashlib.md5(str(user_id).encode()).hexdigest()[-8:]
 
 
+@functools.lru_cache(maxsize=4096)  # every request about a task parses its id (frozen)
 def parse(task_id: str) -> TaskId | None:
     """Parse ``task_id``, or return ``None`` if a real deployment would reject it.
 

@@ -236,9 +236,14 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
+        declared, chunked = _framing(scope)
         if declared is not None and declared > self.limit:
             await self._too_large(send)
+            return
+        if not chunked:
+            # Its length is declared within the limit (the parser holds the body to it) or
+            # there is no body: nothing to count, and no wrappers to pay for on each message.
+            await self.app(scope, receive, send)
             return
         received, over, started = 0, False, False
 
@@ -283,11 +288,18 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def _content_length(scope: Scope) -> int | None:
+def _framing(scope: Scope) -> tuple[int | None, bool]:
+    """The request's ``Content-Length`` (``None`` if it sends none or one that is not a
+    number) and whether its body may run on past it: chunked, or of a length not declared
+    as a number."""
+    declared, chunked, length_sent = None, False, False
     for name, value in scope["headers"]:
         if name == b"content-length":
+            length_sent = True
             try:
-                return int(value)
+                declared = int(value)
             except ValueError:
-                return None
-    return None
+                declared = None
+        elif name == b"transfer-encoding":
+            chunked = True
+    return declared, chunked or (length_sent and declared is None)

@@ -54,12 +54,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http import HTTPStatus
+from typing import Any
 
-from starlette.datastructures import Headers, MutableHeaders, QueryParams
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -68,7 +70,7 @@ from mockserver.accounts import User
 from mockserver.bodies import read_body
 from mockserver.clock import ControlledClock
 from mockserver.deployment import Deployment
-from mockserver.dispatch import Caller, Operation, Operations
+from mockserver.dispatch import Caller, Operation, Operations, query_params
 from mockserver.errors import (
     ApiError,
     AuthenticationFailed,
@@ -117,7 +119,22 @@ def _token_key(header: str) -> str | None:
 
 def http_date(moment: datetime) -> str:
     """``moment`` as an HTTP date: ``Tue, 01 Dec 2026 10:14:26 GMT``."""
-    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+    return http_date_bytes(moment).decode("ascii")
+
+
+_last_date: tuple[int, bytes] = (0, b"")
+
+
+def http_date_bytes(moment: datetime) -> bytes:
+    """:func:`http_date` as bytes, made once per second of ``moment`` (every answer has one)."""
+    global _last_date
+    second = math.floor(moment.timestamp())
+    last = _last_date
+    if last[0] == second and last[1]:
+        return last[1]
+    made = format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True).encode()
+    _last_date = (second, made)
+    return made
 
 
 def localized(send: Send, language: str, now: datetime | None = None) -> Send:
@@ -138,6 +155,60 @@ def localized(send: Send, language: str, now: datetime | None = None) -> Send:
         await send(message)
 
     return send_localized
+
+
+class RequestHeaders(Headers):
+    """A request's headers, as :class:`~starlette.datastructures.Headers` reads them (the
+    first of a repeated name wins), looked up in a table made once: the pipeline asks for
+    about ten, most of them not sent, and ``Headers`` finds a missing one by raising."""
+
+    def __init__(self, scope: Scope) -> None:
+        super().__init__(scope=scope)
+        first: dict[str, str] = {}
+        for name, value in self._list:
+            first.setdefault(name.decode("latin-1"), value.decode("latin-1"))
+        self._first = first
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._first.get(key.lower(), default)
+
+    def __getitem__(self, key: str) -> str:
+        return self._first[key.lower()]
+
+    def __contains__(self, key: Any) -> bool:
+        return isinstance(key, str) and key.lower() in self._first
+
+
+async def deliver(
+    response: Response, send: Send, note: Note | None, language: str, now: datetime
+) -> None:
+    """Send ``response`` as :func:`localized` would have it sent (``Content-Language``,
+    ``Vary`` and ``Date`` by ``now``), noting its status and size in ``note``: the headers go
+    on in place, without a wrapper around ``send`` per message."""
+    raw = response.raw_headers
+    if any(name in _LOCALE_NAMES for name, _ in raw):
+        headers = MutableHeaders(raw=list(raw))
+        headers["content-language"] = language
+        headers.add_vary_header(i18n.VARY)
+        headers["date"] = http_date(now)
+        raw = headers.raw
+    else:
+        raw = [
+            *raw,
+            (b"content-language", language.encode()),
+            _VARY,
+            (b"date", http_date_bytes(now)),
+        ]
+    body = response.body
+    if note is not None:
+        note.status = response.status_code
+        note.response_bytes += len(body)
+    await send({"type": "http.response.start", "status": response.status_code, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+_LOCALE_NAMES = frozenset((b"content-language", b"vary", b"date"))
+_VARY = (b"vary", i18n.VARY.encode())
 
 
 class ApiPipeline:
@@ -198,7 +269,7 @@ class ApiPipeline:
             return
         note = Note(self.deployment.now())
         try:
-            await self._serve(scope, receive, note.watch(send), note)
+            await self._serve(scope, receive, send, note)
         finally:
             operation = None
             if note.endpoint is not None:
@@ -206,11 +277,17 @@ class ApiPipeline:
                 operation = None if found is None else found.operation_id
             self.journal.add(note.entry(scope, operation))
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send, note: Note | None) -> None:
+    async def _serve(
+        self, scope: Scope, receive: Receive, raw_send: Send, note: Note | None
+    ) -> None:
+        """Answer the request; ``raw_send`` is the server's. The answer of an operation goes
+        to it with its headers added in place (:func:`deliver`); every other answer through
+        :func:`localized` and the journal's :meth:`~mockserver.journal.Note.watch`."""
         path = scope["path"]
-        headers = Headers(scope=scope)
+        headers = RequestHeaders(scope)
         language = i18n.negotiate(headers.get("accept-language"))
-        send = localized(send, language, self.deployment.now())
+        now = self.deployment.now()
+        send = localized(raw_send if note is None else note.watch(raw_send), language, now)
         if path == self.router.base_path:
             await html_not_found()(scope, receive, send)
             return
@@ -256,7 +333,7 @@ class ApiPipeline:
         response.raw_headers += [
             h for h in self._extra_headers(caller, endpoint) if h[0] not in present
         ]
-        await response(scope, receive, send)
+        await deliver(response, raw_send, note, language, now)
 
     async def _answer(
         self,
@@ -434,7 +511,7 @@ class ApiPipeline:
         user = caller.user
         if user is None or operation.dc_in is None:
             return
-        query = QueryParams(scope.get("query_string", b""))
+        query = query_params(scope.get("query_string", b""))
         named = operation.dc_named(query, body if isinstance(body, dict) else None)
         name = caller.path_dc if named is None else named
         current = self.deployment.dc_by_id(user.current_dc)

@@ -56,6 +56,9 @@ def _allow(item: dict[str, Any], methods: list[str]) -> str:
     return ", ".join(str(m).upper() for m in allow)
 
 
+_UNKNOWN: Any = object()
+
+
 class Router:
     """The spec's paths under a base path, literal paths before templated ones."""
 
@@ -82,18 +85,28 @@ class Router:
             )
         endpoints.sort(key=lambda e: "{" in e.template)
         self.endpoints = endpoints
+        self._resolved: dict[str, tuple[Endpoint, dict[str, str]] | None] = {}
 
     def match(self, path: str) -> Endpoint | None:
         resolved = self.resolve(path)
         return None if resolved is None else resolved[0]
 
     def resolve(self, path: str) -> tuple[Endpoint, dict[str, str]] | None:
-        """The endpoint ``path`` names and the values of its path parameters."""
-        for endpoint in self.endpoints:
-            found = endpoint.pattern.match(path)
-            if found:
-                return endpoint, found.groupdict()
-        return None
+        """The endpoint ``path`` names and the values of its path parameters (a new dict
+        each time: the caller may change it)."""
+        known = self._resolved.get(path, _UNKNOWN)
+        if known is _UNKNOWN:
+            known = None
+            for endpoint in self.endpoints:
+                found = endpoint.pattern.match(path)
+                if found:
+                    known = endpoint, found.groupdict()
+                    break
+            if len(path) <= 512:  # the last paths asked for: a client polls a few
+                if len(self._resolved) >= 1024:
+                    self._resolved.clear()
+                self._resolved[path] = known
+        return None if known is None else (known[0], dict(known[1]))
 
     def owns(self, path: str) -> bool:
         """Whether ``path`` lies under the base path (the API's namespace)."""

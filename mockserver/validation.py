@@ -182,6 +182,22 @@ def check(value: Any, schema: dict[str, Any], validator: Draft4Validator | None 
         raise Invalid(message(error, value))
 
 
+#: How many values of each parameter keep their verdict (a client polls the same few).
+_KNOWN_VALUES = 256
+
+
+def _verdict(
+    raw: str, schema: dict[str, Any], validator: Draft4Validator
+) -> tuple[Any, Invalid | None]:
+    """``raw`` converted and checked: the value, or the error it gets."""
+    try:
+        value = convert(raw, schema)
+        check(value, schema, validator)
+    except Invalid as exc:
+        return None, exc
+    return value, None
+
+
 class ParameterRules:
     """The path and query parameters of one operation, validated in the real API's shapes.
 
@@ -193,7 +209,7 @@ class ParameterRules:
         self.path = [p for p in parameters if p["in"] == "path"]
         self.query = [p for p in parameters if p["in"] == "query"]
         self._validators = [
-            (p, Draft4Validator(p["schema"], format_checker=FORMATS))
+            (p, Draft4Validator(p["schema"], format_checker=FORMATS), {})
             for p in [*self.path, *self.query]
         ]
 
@@ -206,17 +222,21 @@ class ParameterRules:
         values: dict[str, Any] = {}
         field_errors: dict[str, list[str]] = {}
         prescribed: list[tuple[int, int, SpecError]] = []
-        for param, validator in self._validators:
+        for param, validator, known in self._validators:
             name, location = param["name"], param["in"]
             raw = path_params.get(name) if location == "path" else query.get(name)
             if raw is None or (raw == "" and param.get("allowEmptyValue")):
                 continue
             if param.get("x-only-with") and not query.get(param["x-only-with"]):
                 continue  # ignored, so unchecked, without its mode's parameter (the log's page)
-            try:
-                value = convert(raw, param["schema"])
-                check(value, param["schema"], validator)
-            except Invalid as exc:
+            verdict = known.get(raw)
+            if verdict is None:  # a value's verdict depends on the value alone: kept
+                verdict = _verdict(raw, param["schema"], validator)
+                if len(known) >= _KNOWN_VALUES:
+                    known.clear()
+                known[raw] = verdict
+            value, exc = verdict
+            if exc is not None:
                 answer = param.get("x-invalid")
                 if answer is None:
                     field_errors[name] = [str(exc)]

@@ -208,7 +208,9 @@ class ParameterRules:
     def __init__(self, parameters: list[dict[str, Any]]) -> None:
         self.path = [p for p in parameters if p["in"] == "path"]
         self.query = [p for p in parameters if p["in"] == "query"]
-        self._validators = [
+        self._validators: list[
+            tuple[dict[str, Any], Draft4Validator, dict[str, tuple[Any, Invalid | None]]]
+        ] = [
             (p, Draft4Validator(p["schema"], format_checker=FORMATS), {})
             for p in [*self.path, *self.query]
         ]

@@ -133,6 +133,8 @@ class Operation:
         declared = {(p["name"], p["in"]): p for p in path_parameters}
         declared.update({(p["name"], p["in"]): p for p in operation.get("parameters", [])})
         self.parameters = ParameterRules(list(declared.values()))
+        #: The parameters of the last URLs that passed, by query string and path values.
+        self._valid: dict[tuple[Any, ...], dict[str, Any]] = {}
         #: The operation's x-permission, applied before its parameters are validated.
         self.permission: str | None = operation.get("x-permission")
         #: The path parameter that names a task, which the permission is about.
@@ -168,7 +170,15 @@ class Operation:
         handler; ``body`` is what :class:`BodyRules` read."""
         query_string = scope.get("query_string", b"")
         query = query_params(query_string)
-        params = self.parameters.validate(path_params, query)
+        valid_key = (query_string, *path_params.values())
+        params = self._valid.get(valid_key)
+        if params is None:
+            params = self.parameters.validate(path_params, query)
+            if len(query_string) <= 2048:  # what passed depends on the URL alone: kept
+                if len(self._valid) >= 512:
+                    self._valid.clear()
+                self._valid[valid_key] = params
+        params = dict(params)  # the handler's own
         key = None
         if self.answers is not None and self.body is None:
             user = caller.user

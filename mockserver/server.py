@@ -229,10 +229,12 @@ def run(settings: Settings, *, out: TextIO = sys.stderr) -> None:
     print(
         f"  ready in {time.perf_counter() - started:.2f} s; Ctrl-C stops it", file=out, flush=True
     )
-    # What the build made lives as long as the server: out of the collector's way, so that a
-    # full collection under load walks what requests make, not the world and the spec.
-    gc.collect()
-    gc.freeze()
+    if reloader is None:
+        # What the build made lives as long as the server: out of the collector's way, so
+        # that a full collection under load walks what requests make, not the world and the
+        # spec. (Not under --reload: a world it replaces could never be collected.)
+        gc.collect()
+        gc.freeze()
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:

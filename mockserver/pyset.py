@@ -48,6 +48,11 @@ def _insert(table: list[str | None], item: str, hashed: int) -> None:
 
 def set_order(items: Iterable[str]) -> list[str]:
     """The items as ``list(set(items))`` lists them on Python 2.7, added in the given order."""
+    return list(_set_order(tuple(items)))
+
+
+@lru_cache(maxsize=1024)  # a polled task list is the same ids in the same order
+def _set_order(items: tuple[str, ...]) -> tuple[str, ...]:
     table: list[str | None] = [None] * _MIN_SIZE
     seen: set[str] = set()
     for item in items:
@@ -63,4 +68,4 @@ def set_order(items: Iterable[str]) -> list[str]:
             for kept in old:
                 if kept is not None:
                     _insert(table, kept, string_hash(kept))
-    return [item for item in table if item is not None]
+    return tuple(item for item in table if item is not None)

@@ -186,3 +186,35 @@ def test_a_body_within_its_declared_length_reaches_the_operation(
         )
     assert response.status_code == 200
     assert "token" in response.json()
+
+
+def test_a_reset_frees_the_world_it_replaces_though_the_server_froze_it() -> None:
+    """``esdc-api serve`` freezes what its build made (``gc.freeze``: the collector no longer
+    walks it); a world a reset replaces must still go, so it must not hang in cycles."""
+    import gc
+    import weakref
+
+    import httpx
+
+    from mockserver.app import create_app
+    from tests.conftest import frozen_settings
+
+    async def resets() -> list[object]:
+        app = create_app(frozen_settings())
+        gc.collect()
+        gc.freeze()
+        try:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+                gone = []
+                for _ in range(3):
+                    gone.append(weakref.ref(app.deployment.store))
+                    assert (await c.post("/control/reset/", json={})).status_code == 200
+                    listed = await c.get("/api/task/", headers={"ES-API-KEY": "demo-admin-key"})
+                    assert listed.status_code == 200
+                gc.collect()  # walks what is not frozen only
+                return [ref() for ref in gone]
+        finally:
+            gc.unfreeze()
+
+    assert asyncio.run(resets()) == [None, None, None]

@@ -8,7 +8,7 @@ entry that says the same. A million entries of the demo world take about 150 byt
 indexes included, and a few thousand shapes.
 
 - **Reading in time order**: two indexes by time (a datacenter's entries, and an owner's in a
-  datacenter) also hold the filtered columns, so pages are filtered and partial minutes counted
+  datacenter) also hold the filtered columns, so pages are filtered and partial buckets counted
   from the index alone; DC-unbound entries have a partial index of their own. Counts and the
   first entry of a page come from the per-bucket counters (:mod:`mockserver.logcounts`).
 - **Write order**: the last-10 views read the last entries *written* to a datacenter's list and
@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from mockserver.logcounts import MINUTE, TALLY_COLUMNS, LogCounts
+from mockserver.logcounts import FINEST, TALLY_COLUMNS, LogCounts
 from mockserver.tasklog import FLAG_WORDS, LAST_SIZE, Flag, LogEntry, LogStatus
 
 #: Statuses as the log stores them.
@@ -288,13 +288,13 @@ class LogTable:
         """Write many rows (:data:`COLUMNS`) into an empty log in this order, then index, count
         and list them.
 
-        The indexes are built once at the end, and the counters are summed here by minute,
-        the coarser levels in SQL from those. (A thread writing each batch while the next is
-        made was slower: the two threads take turns at Python's lock.)"""
+        The indexes are built once at the end, and the counters are summed here by their
+        finest bucket, the coarser levels in SQL from those. (A thread writing each batch
+        while the next is made was slower: the two threads take turns at Python's lock.)"""
         self._empty_for_load()
-        minutes: Counter[tuple[Any, ...]] = Counter()
-        self._db.executemany(_INSERT, _counted(rows, minutes))
-        self._index_and_count(minutes)
+        finest: Counter[tuple[Any, ...]] = Counter()
+        self._db.executemany(_INSERT, _counted(rows, finest))
+        self._index_and_count(finest)
 
     def load_tasks(
         self,
@@ -309,8 +309,9 @@ class LogTable:
         and list them.
 
         :param tasks: rows of :data:`TASK_COLUMNS`, one a task.
-        :param counted: how many of the tasks' entries fall in each minute, by the counters'
-            key: ``(minute, dc_id, owner_id, task_type, status, object_type, object)``.
+        :param counted: how many of the tasks' entries fall in each of the counters' finest
+            buckets (:data:`mockserver.logcounts.FINEST`), by the counters' key:
+            ``(bucket, dc_id, owner_id, task_type, status, object_type, object)``.
         :param among: rows of :data:`COLUMNS` in time order, put among the tasks' entries,
             each after theirs of the same moment.
         :param after: rows of :data:`COLUMNS` written after all the others, in this order.
@@ -318,14 +319,14 @@ class LogTable:
         SQLite sorts the entries: a task is one row handed over instead of two entries, and
         nothing is sorted in Python."""
         self._empty_for_load()
-        minutes: Counter[tuple[Any, ...]] = Counter(counted)
+        finest: Counter[tuple[Any, ...]] = Counter(counted)
         self._db.execute(f"CREATE TEMP TABLE load_task ({TASK_COLUMNS})")
         self._db.execute(f"CREATE TEMP TABLE load_among ({COLUMNS})")
         try:
             marks = ", ".join("?" * len(TASK_COLUMNS.split(",")))
             self._db.executemany(f"INSERT INTO load_task VALUES ({marks})", tasks)
             self._db.executemany(
-                _INSERT.replace("INTO log", "INTO load_among"), _counted(among, minutes)
+                _INSERT.replace("INTO log", "INTO load_among"), _counted(among, finest)
             )
             # rowid orders a task's entries (start, then end) and keeps ties in given order;
             # the rows among them come after every task entry of the same moment.
@@ -342,23 +343,23 @@ class LogTable:
         finally:
             self._db.execute("DROP TABLE temp.load_task")
             self._db.execute("DROP TABLE temp.load_among")
-        self._db.executemany(_INSERT, _counted(after, minutes))
-        self._index_and_count(minutes)
+        self._db.executemany(_INSERT, _counted(after, finest))
+        self._index_and_count(finest)
 
     def _empty_for_load(self) -> None:
         if self._db.execute("SELECT EXISTS (SELECT 1 FROM log)").fetchone()[0]:
             raise ValueError("rows are loaded into an empty log only")
         self.drop_indexes()
 
-    def _index_and_count(self, minutes: Mapping[tuple[Any, ...], int]) -> None:
-        """Build the indexes, count the ``minutes`` (the counters' key, by minute) and list
+    def _index_and_count(self, finest: Mapping[tuple[Any, ...], int]) -> None:
+        """Build the indexes, count the ``finest`` buckets (the counters' key) and list
         the recent entries."""
         self.create_indexes()
         tallied: Counter[tuple[Any, ...]] = Counter()
-        for (minute, dc_id, owner_id, task_type, status, _type, _object), n in minutes.items():
-            tallied[(minute, dc_id, owner_id, int(task_type >= 100), status)] += n
-        self.counts.add_minutes(minutes)
-        self.tally.add_minutes(tallied)
+        for (bucket, dc_id, owner_id, task_type, status, _type, _object), n in finest.items():
+            tallied[(bucket, dc_id, owner_id, int(task_type >= 100), status)] += n
+        self.counts.add_finest(finest)
+        self.tally.add_finest(tallied)
         self.counts.derive_levels()
         self.tally.derive_levels()
         self._list_recent(None)
@@ -406,13 +407,12 @@ class LogTable:
             )
 
     def count_existing(self) -> None:
-        """Count the log again (a file counted another way) and list its recent entries."""
+        """Count the log again (a file counted another way: an older layout of the counters)
+        and list its recent entries; in SQL, as a log of millions would take long in Python."""
         self.counts.clear()
         self.tally.clear()
-        rows = self._db.execute(
-            "SELECT time_us, dc_id, owner_id, task_type, status, object_type, object FROM log"
-        ).fetchall()
-        self._count(rows)
+        self.counts.count_log(self.counts.columns)
+        self.tally.count_log(("dc_id", "owner_id", "task_type >= 100", "status"))
         self._list_recent(None)
 
     # -- reading -------------------------------------------------------------------------------
@@ -552,12 +552,12 @@ class LogTable:
 
 
 def _counted(
-    rows: Iterable[tuple[Any, ...]], minutes: Counter[tuple[Any, ...]]
+    rows: Iterable[tuple[Any, ...]], finest: Counter[tuple[Any, ...]]
 ) -> Iterator[tuple[Any, ...]]:
-    """``rows`` (:data:`COLUMNS`), each counted in ``minutes`` by the counters' key as it
-    goes."""
+    """``rows`` (:data:`COLUMNS`), each counted in ``finest`` by the counters' key (of
+    :data:`FINEST` buckets) as it goes."""
     for row in rows:
-        minutes[(row[0] // MINUTE, row[1], row[2], row[3], row[4], row[5], row[6])] += 1
+        finest[(row[0] // FINEST, row[1], row[2], row[3], row[4], row[5], row[6])] += 1
         yield row
 
 

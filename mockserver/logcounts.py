@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,15 +148,26 @@ class LogCounts:
     def clear(self) -> None:
         self._db.execute(f"DELETE FROM {self.table}")
 
-    def add_finest(self, counted: Mapping[Key, int]) -> None:
-        """Add ``(bucket, *key): n`` to the finest level, of :data:`FINEST` buckets (for
-        :meth:`derive_levels`)."""
+    def add_finest(self, counted: Iterable[tuple[Any, ...]]) -> None:
+        """Add rows ``(bucket, *key, n)`` to the finest level, of :data:`FINEST` buckets (for
+        :meth:`derive_levels`); a bucket and key may come more than once. Taken as they come:
+        the rows of ten million entries are not held at once."""
         columns = ", ".join(self.columns)
         marks = ", ".join("?" * (len(self.columns) + 2))
         self._db.executemany(
             f"INSERT INTO {self.table} (level, bucket, {columns}, n) VALUES ({len(WIDTHS)}, "
             f"{marks}) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-            [(*key, n) for key, n in counted.items()],
+            counted,
+        )
+
+    def add_finest_of(self, other: LogCounts, exprs: Sequence[str]) -> None:
+        """Count ``other``'s finest level into this one's, empty: ``exprs`` are this key's
+        columns as expressions on ``other``'s."""
+        keys = ", ".join(exprs)
+        self._db.execute(
+            f"INSERT INTO {self.table} (level, bucket, {', '.join(self.columns)}, n) "
+            f"SELECT level, bucket, {keys}, SUM(n) FROM {other.table} WHERE level = "
+            f"{len(WIDTHS)} GROUP BY bucket, {keys}"
         )
 
     def count_log(self, exprs: Sequence[str]) -> None:

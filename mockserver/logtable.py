@@ -25,8 +25,9 @@ import json
 import sqlite3
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from mockserver.logcounts import FINEST, TALLY_COLUMNS, LogCounts
@@ -92,6 +93,8 @@ TASK_COLUMNS = (
     "final_status, final_shape, task, task_key"
 )
 _INSERT = f"INSERT INTO log ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#: The tally's key (:data:`mockserver.logcounts.TALLY_COLUMNS`) from the log's columns.
+_TALLIED = ("dc_id", "owner_id", "task_type >= 100", "status")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -294,12 +297,12 @@ class LogTable:
         self._empty_for_load()
         finest: Counter[tuple[Any, ...]] = Counter()
         self._db.executemany(_INSERT, _counted(rows, finest))
-        self._index_and_count(finest)
+        self._index_and_count(_rows_of(finest))
 
     def load_tasks(
         self,
         tasks: Iterable[tuple[Any, ...]],
-        counted: Mapping[tuple[Any, ...], int],
+        counted: Iterable[tuple[Any, ...]],
         *,
         among: Iterable[tuple[Any, ...]] = (),
         after: Iterable[tuple[Any, ...]] = (),
@@ -310,8 +313,9 @@ class LogTable:
 
         :param tasks: rows of :data:`TASK_COLUMNS`, one a task.
         :param counted: how many of the tasks' entries fall in each of the counters' finest
-            buckets (:data:`mockserver.logcounts.FINEST`), by the counters' key:
-            ``(bucket, dc_id, owner_id, task_type, status, object_type, object)``.
+            buckets (:data:`mockserver.logcounts.FINEST`), by the counters' key, as rows
+            ``(bucket, dc_id, owner_id, task_type, status, object_type, object, n)`` (read
+            once the entries are written).
         :param among: rows of :data:`COLUMNS` in time order, put among the tasks' entries,
             each after theirs of the same moment.
         :param after: rows of :data:`COLUMNS` written after all the others, in this order.
@@ -319,7 +323,7 @@ class LogTable:
         SQLite sorts the entries: a task is one row handed over instead of two entries, and
         nothing is sorted in Python."""
         self._empty_for_load()
-        finest: Counter[tuple[Any, ...]] = Counter(counted)
+        finest: Counter[tuple[Any, ...]] = Counter()
         self._db.execute(f"CREATE TEMP TABLE load_task ({TASK_COLUMNS})")
         self._db.execute(f"CREATE TEMP TABLE load_among ({COLUMNS})")
         try:
@@ -344,22 +348,19 @@ class LogTable:
             self._db.execute("DROP TABLE temp.load_task")
             self._db.execute("DROP TABLE temp.load_among")
         self._db.executemany(_INSERT, _counted(after, finest))
-        self._index_and_count(finest)
+        self._index_and_count(chain(counted, _rows_of(finest)))
 
     def _empty_for_load(self) -> None:
         if self._db.execute("SELECT EXISTS (SELECT 1 FROM log)").fetchone()[0]:
             raise ValueError("rows are loaded into an empty log only")
         self.drop_indexes()
 
-    def _index_and_count(self, finest: Mapping[tuple[Any, ...], int]) -> None:
-        """Build the indexes, count the ``finest`` buckets (the counters' key) and list
-        the recent entries."""
+    def _index_and_count(self, finest: Iterable[tuple[Any, ...]]) -> None:
+        """Build the indexes, count the ``finest`` buckets (rows of the bucket, the counters'
+        key and n) and list the recent entries. The tally's are summed from the counters'."""
         self.create_indexes()
-        tallied: Counter[tuple[Any, ...]] = Counter()
-        for (bucket, dc_id, owner_id, task_type, status, _type, _object), n in finest.items():
-            tallied[(bucket, dc_id, owner_id, int(task_type >= 100), status)] += n
         self.counts.add_finest(finest)
-        self.tally.add_finest(tallied)
+        self.tally.add_finest_of(self.counts, _TALLIED)
         self.counts.derive_levels()
         self.tally.derive_levels()
         self._list_recent(None)
@@ -412,7 +413,7 @@ class LogTable:
         self.counts.clear()
         self.tally.clear()
         self.counts.count_log(self.counts.columns)
-        self.tally.count_log(("dc_id", "owner_id", "task_type >= 100", "status"))
+        self.tally.count_log(_TALLIED)
         self._list_recent(None)
 
     # -- reading -------------------------------------------------------------------------------
@@ -559,6 +560,11 @@ def _counted(
     for row in rows:
         finest[(row[0] // FINEST, row[1], row[2], row[3], row[4], row[5], row[6])] += 1
         yield row
+
+
+def _rows_of(finest: Counter[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """``(bucket, *key, n)`` rows of a count by finest bucket and key."""
+    return ((*key, n) for key, n in finest.items())
 
 
 def _to_us(moment: datetime) -> int:

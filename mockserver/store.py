@@ -20,7 +20,7 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -642,7 +642,7 @@ class Store:
     def load_history(
         self,
         tasks: Iterable[tuple[Any, ...]],
-        counted: Mapping[tuple[Any, ...], int],
+        counted: Iterable[tuple[Any, ...]],
         *,
         among: Iterable[tuple[Any, ...]] = (),
         after: Iterable[tuple[Any, ...]] = (),

@@ -2,19 +2,20 @@
 finding the n-th entry cost the number of buckets, not the number of entries.
 
 Every entry adds 1 to a counter per level: all time, its day, its quarter of the day, its hour,
-its ten minutes and its minute (UTC, in microseconds since the epoch, as
+its ten minutes, its minute and its ten seconds (UTC, in microseconds since the epoch, as
 :mod:`mockserver.store` keeps times). Each level splits the one above into at most 10 buckets
 but the first, so that finding a bucket reads few counters at any level. A counter is
 kept per *key*, the columns the task log is filtered by (datacenter, owner, task type, status,
 object type and object), so any filter on those columns is a ``WHERE`` on the counters too.
 
 - **Counting** the entries of a time window splits it as a segment tree does: whole days,
-  then the whole smaller buckets at its edges, then the few entries of the partial minutes at
-  the very edges, which are counted in the log itself through its time index.
+  then the whole smaller buckets at its edges, then the few entries of the partial ten seconds
+  at the very edges, which are counted in the log itself through its time index (a minute
+  would be thousands of entries with ten million a day; ten seconds are a sixth of those).
 - **Seeking** the n-th entry of a window (a page's first entry) walks the same pieces in time
   order, summing counters until the piece holding it is found, then descends into it: the day,
-  then its hour, then its minute, whose seconds are counted in the log and the entries of the
-  one second that holds it read.
+  then its hour, its minute and its ten seconds, whose seconds are counted in the log and the
+  entries of the one second that holds it read.
 
 The log is append-only, so counters only grow; an entry written late with a past time (a
 task's end, stamped when it ended) lands in the buckets of its time like any other.
@@ -24,15 +25,18 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-MINUTE = 60 * 1_000_000
+SECOND = 1_000_000
+MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
-#: Bucket widths of levels 1 to 5; level 0 is one bucket for all time.
-WIDTHS = (DAY, 6 * HOUR, HOUR, 10 * MINUTE, MINUTE)
+#: Bucket widths of levels 1 to 6; level 0 is one bucket for all time.
+WIDTHS = (DAY, 6 * HOUR, HOUR, 10 * MINUTE, MINUTE, 10 * SECOND)
+#: The finest buckets' width: what the log is counted by first, the coarser levels from those.
+FINEST = WIDTHS[-1]
 #: Names the levels, so that a database counted another way is counted again.
 LAYOUT = (
     "log_count levels " + ",".join(str(w // 1_000_000) for w in WIDTHS) + " by object id; tally"
@@ -80,7 +84,7 @@ class Buckets:
 
 @dataclass(frozen=True)
 class Exact:
-    """A stretch shorter than a minute, read from the log itself: ``[lo, hi)``."""
+    """A stretch shorter than the finest bucket, read from the log itself: ``[lo, hi)``."""
 
     lo: int
     hi: int
@@ -110,10 +114,10 @@ def _floor(value: str, width: int) -> str:
 
 def counters(rows: Iterable[tuple[int, Key]]) -> Counter[Key]:
     """The counter increments of log entries given as ``(time_us, key)``: one per level."""
-    minutes = Counter((time_us // MINUTE, key) for time_us, key in rows)
+    finest = Counter((time_us // FINEST, key) for time_us, key in rows)
     found: Counter[Key] = Counter()
-    for (minute, key), n in minutes.items():
-        start = minute * MINUTE
+    for (bucket, key), n in finest.items():
+        start = bucket * FINEST
         found[(0, 0, *key)] += n
         for level, width in enumerate(WIDTHS, 1):
             found[(level, start // width, *key)] += n
@@ -144,18 +148,41 @@ class LogCounts:
     def clear(self) -> None:
         self._db.execute(f"DELETE FROM {self.table}")
 
-    def add_minutes(self, counted: Mapping[Key, int]) -> None:
-        """Add ``(minute, *key): n`` to the minute level (for :meth:`derive_levels`)."""
+    def add_finest(self, counted: Iterable[tuple[Any, ...]]) -> None:
+        """Add rows ``(bucket, *key, n)`` to the finest level, of :data:`FINEST` buckets (for
+        :meth:`derive_levels`); a bucket and key may come more than once. Taken as they come:
+        the rows of ten million entries are not held at once."""
         columns = ", ".join(self.columns)
         marks = ", ".join("?" * (len(self.columns) + 2))
         self._db.executemany(
             f"INSERT INTO {self.table} (level, bucket, {columns}, n) VALUES ({len(WIDTHS)}, "
             f"{marks}) ON CONFLICT DO UPDATE SET n = n + excluded.n",
-            [(*key, n) for key, n in counted.items()],
+            counted,
         )
 
+    def add_finest_of(self, other: LogCounts, exprs: Sequence[str]) -> None:
+        """Count ``other``'s finest level into this one's, empty: ``exprs`` are this key's
+        columns as expressions on ``other``'s."""
+        keys = ", ".join(exprs)
+        self._db.execute(
+            f"INSERT INTO {self.table} (level, bucket, {', '.join(self.columns)}, n) "
+            f"SELECT level, bucket, {keys}, SUM(n) FROM {other.table} WHERE level = "
+            f"{len(WIDTHS)} GROUP BY bucket, {keys}"
+        )
+
+    def count_log(self, exprs: Sequence[str]) -> None:
+        """Count every entry of the log into empty counters, in SQL: ``exprs`` are the key's
+        columns as expressions on the log's."""
+        keys = ", ".join(exprs)
+        self._db.execute(
+            f"INSERT INTO {self.table} (level, bucket, {', '.join(self.columns)}, n) "
+            f"SELECT {len(WIDTHS)}, {_floor('time_us', FINEST)} AS b, {keys}, COUNT(*) "
+            f"FROM log GROUP BY b, {keys}"
+        )
+        self.derive_levels()
+
     def derive_levels(self) -> None:
-        """Fill the levels above the minutes from the minutes, into empty levels."""
+        """Fill the levels above the finest from the finest, into empty levels."""
         columns = ", ".join(self.columns)
         for level in range(len(WIDTHS) - 1, -1, -1):
             width = WIDTHS[level - 1] if level else None

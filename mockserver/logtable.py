@@ -8,7 +8,7 @@ entry that says the same. A million entries of the demo world take about 150 byt
 indexes included, and a few thousand shapes.
 
 - **Reading in time order**: two indexes by time (a datacenter's entries, and an owner's in a
-  datacenter) also hold the filtered columns, so pages are filtered and partial minutes counted
+  datacenter) also hold the filtered columns, so pages are filtered and partial buckets counted
   from the index alone; DC-unbound entries have a partial index of their own. Counts and the
   first entry of a page come from the per-bucket counters (:mod:`mockserver.logcounts`).
 - **Write order**: the last-10 views read the last entries *written* to a datacenter's list and
@@ -25,11 +25,12 @@ import json
 import sqlite3
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 
-from mockserver.logcounts import MINUTE, TALLY_COLUMNS, LogCounts
+from mockserver.logcounts import FINEST, TALLY_COLUMNS, LogCounts
 from mockserver.tasklog import FLAG_WORDS, LAST_SIZE, Flag, LogEntry, LogStatus
 
 #: Statuses as the log stores them.
@@ -92,6 +93,8 @@ TASK_COLUMNS = (
     "final_status, final_shape, task, task_key"
 )
 _INSERT = f"INSERT INTO log ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#: The tally's key (:data:`mockserver.logcounts.TALLY_COLUMNS`) from the log's columns.
+_TALLIED = ("dc_id", "owner_id", "task_type >= 100", "status")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -288,18 +291,18 @@ class LogTable:
         """Write many rows (:data:`COLUMNS`) into an empty log in this order, then index, count
         and list them.
 
-        The indexes are built once at the end, and the counters are summed here by minute,
-        the coarser levels in SQL from those. (A thread writing each batch while the next is
-        made was slower: the two threads take turns at Python's lock.)"""
+        The indexes are built once at the end, and the counters are summed here by their
+        finest bucket, the coarser levels in SQL from those. (A thread writing each batch
+        while the next is made was slower: the two threads take turns at Python's lock.)"""
         self._empty_for_load()
-        minutes: Counter[tuple[Any, ...]] = Counter()
-        self._db.executemany(_INSERT, _counted(rows, minutes))
-        self._index_and_count(minutes)
+        finest: Counter[tuple[Any, ...]] = Counter()
+        self._db.executemany(_INSERT, _counted(rows, finest))
+        self._index_and_count(_rows_of(finest))
 
     def load_tasks(
         self,
         tasks: Iterable[tuple[Any, ...]],
-        counted: Mapping[tuple[Any, ...], int],
+        counted: Iterable[tuple[Any, ...]],
         *,
         among: Iterable[tuple[Any, ...]] = (),
         after: Iterable[tuple[Any, ...]] = (),
@@ -309,8 +312,10 @@ class LogTable:
         and list them.
 
         :param tasks: rows of :data:`TASK_COLUMNS`, one a task.
-        :param counted: how many of the tasks' entries fall in each minute, by the counters'
-            key: ``(minute, dc_id, owner_id, task_type, status, object_type, object)``.
+        :param counted: how many of the tasks' entries fall in each of the counters' finest
+            buckets (:data:`mockserver.logcounts.FINEST`), by the counters' key, as rows
+            ``(bucket, dc_id, owner_id, task_type, status, object_type, object, n)`` (read
+            once the entries are written).
         :param among: rows of :data:`COLUMNS` in time order, put among the tasks' entries,
             each after theirs of the same moment.
         :param after: rows of :data:`COLUMNS` written after all the others, in this order.
@@ -318,14 +323,14 @@ class LogTable:
         SQLite sorts the entries: a task is one row handed over instead of two entries, and
         nothing is sorted in Python."""
         self._empty_for_load()
-        minutes: Counter[tuple[Any, ...]] = Counter(counted)
+        finest: Counter[tuple[Any, ...]] = Counter()
         self._db.execute(f"CREATE TEMP TABLE load_task ({TASK_COLUMNS})")
         self._db.execute(f"CREATE TEMP TABLE load_among ({COLUMNS})")
         try:
             marks = ", ".join("?" * len(TASK_COLUMNS.split(",")))
             self._db.executemany(f"INSERT INTO load_task VALUES ({marks})", tasks)
             self._db.executemany(
-                _INSERT.replace("INTO log", "INTO load_among"), _counted(among, minutes)
+                _INSERT.replace("INTO log", "INTO load_among"), _counted(among, finest)
             )
             # rowid orders a task's entries (start, then end) and keeps ties in given order;
             # the rows among them come after every task entry of the same moment.
@@ -342,23 +347,20 @@ class LogTable:
         finally:
             self._db.execute("DROP TABLE temp.load_task")
             self._db.execute("DROP TABLE temp.load_among")
-        self._db.executemany(_INSERT, _counted(after, minutes))
-        self._index_and_count(minutes)
+        self._db.executemany(_INSERT, _counted(after, finest))
+        self._index_and_count(chain(counted, _rows_of(finest)))
 
     def _empty_for_load(self) -> None:
         if self._db.execute("SELECT EXISTS (SELECT 1 FROM log)").fetchone()[0]:
             raise ValueError("rows are loaded into an empty log only")
         self.drop_indexes()
 
-    def _index_and_count(self, minutes: Mapping[tuple[Any, ...], int]) -> None:
-        """Build the indexes, count the ``minutes`` (the counters' key, by minute) and list
-        the recent entries."""
+    def _index_and_count(self, finest: Iterable[tuple[Any, ...]]) -> None:
+        """Build the indexes, count the ``finest`` buckets (rows of the bucket, the counters'
+        key and n) and list the recent entries. The tally's are summed from the counters'."""
         self.create_indexes()
-        tallied: Counter[tuple[Any, ...]] = Counter()
-        for (minute, dc_id, owner_id, task_type, status, _type, _object), n in minutes.items():
-            tallied[(minute, dc_id, owner_id, int(task_type >= 100), status)] += n
-        self.counts.add_minutes(minutes)
-        self.tally.add_minutes(tallied)
+        self.counts.add_finest(finest)
+        self.tally.add_finest_of(self.counts, _TALLIED)
         self.counts.derive_levels()
         self.tally.derive_levels()
         self._list_recent(None)
@@ -406,13 +408,12 @@ class LogTable:
             )
 
     def count_existing(self) -> None:
-        """Count the log again (a file counted another way) and list its recent entries."""
+        """Count the log again (a file counted another way: an older layout of the counters)
+        and list its recent entries; in SQL, as a log of millions would take long in Python."""
         self.counts.clear()
         self.tally.clear()
-        rows = self._db.execute(
-            "SELECT time_us, dc_id, owner_id, task_type, status, object_type, object FROM log"
-        ).fetchall()
-        self._count(rows)
+        self.counts.count_log(self.counts.columns)
+        self.tally.count_log(_TALLIED)
         self._list_recent(None)
 
     # -- reading -------------------------------------------------------------------------------
@@ -552,13 +553,18 @@ class LogTable:
 
 
 def _counted(
-    rows: Iterable[tuple[Any, ...]], minutes: Counter[tuple[Any, ...]]
+    rows: Iterable[tuple[Any, ...]], finest: Counter[tuple[Any, ...]]
 ) -> Iterator[tuple[Any, ...]]:
-    """``rows`` (:data:`COLUMNS`), each counted in ``minutes`` by the counters' key as it
-    goes."""
+    """``rows`` (:data:`COLUMNS`), each counted in ``finest`` by the counters' key (of
+    :data:`FINEST` buckets) as it goes."""
     for row in rows:
-        minutes[(row[0] // MINUTE, row[1], row[2], row[3], row[4], row[5], row[6])] += 1
+        finest[(row[0] // FINEST, row[1], row[2], row[3], row[4], row[5], row[6])] += 1
         yield row
+
+
+def _rows_of(finest: Counter[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """``(bucket, *key, n)`` rows of a count by finest bucket and key."""
+    return ((*key, n) for key, n in finest.items())
 
 
 def _to_us(moment: datetime) -> int:

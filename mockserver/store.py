@@ -20,7 +20,7 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -642,7 +642,7 @@ class Store:
     def load_history(
         self,
         tasks: Iterable[tuple[Any, ...]],
-        counted: Mapping[tuple[Any, ...], int],
+        counted: Iterable[tuple[Any, ...]],
         *,
         among: Iterable[tuple[Any, ...]] = (),
         after: Iterable[tuple[Any, ...]] = (),
@@ -827,7 +827,7 @@ class Store:
         group = "NULL" if by is None else by
 
         def exact(a: int, b: int) -> dict[Any, int]:
-            # Less than a minute of entries, counted from the time index.
+            # Less than the counters' finest bucket (ten seconds), counted from the time index.
             union, params = self._union(
                 vis,
                 f"SELECT {group} AS v, COUNT(*) AS n FROM {{where}}{keys} AND time_us >= ? "
@@ -899,7 +899,7 @@ class Store:
         counts, where, params, keys, key_params = self._counters(vis, flt)
 
         def nth(a: int, b: int, index: int) -> tuple[int, int] | int:
-            # Less than a minute: its seconds are counted from the time index, then the
+            # Less than the finest bucket: its seconds are counted from the time index, then the
             # entries of the second that holds the one sought are read.
             union, union_params = self._union(
                 vis,

@@ -20,7 +20,7 @@ from typing import Any
 from mockserver.accounts import SYSTEM_USER_ID
 from mockserver.ids import TaskGroup, TaskId, TaskType
 from mockserver.lifecycle import BackendState, Queue, Step, Task, TaskObject
-from mockserver.logcounts import MINUTE
+from mockserver.logcounts import FINEST
 from mockserver.logtable import task_key
 from mockserver.progress import Steps, quiet
 from mockserver.tasklog import LogEntry, LogStatus
@@ -388,28 +388,28 @@ class Drawing:
     def __len__(self) -> int:
         return len(self.created)
 
-    def counted(self) -> Counter[tuple[Any, ...]]:
-        """How many of the tasks' entries fall in each minute, by the log counters' key:
-        ``(minute, dc_id, owner_id, task_type, status, object_type, object)``.
+    def counted(self) -> Iterator[tuple[Any, ...]]:
+        """How many of the tasks' entries fall in each of the log counters' finest buckets
+        (:data:`mockserver.logcounts.FINEST`), by their key, as rows
+        ``(bucket, dc_id, owner_id, task_type, status, object_type, object, n)``.
 
-        Counted by C loops over numbers: a minute and the key's index into one number."""
+        Counted now (the draws are let go by :meth:`task_rows`), by C loops over numbers, a
+        bucket and the key's index in one number, and decoded as the rows are read: a count
+        of ten million entries by ten seconds holds a million numbers, and as many tuples
+        would take several times the memory."""
         keys: dict[tuple[Any, ...], int] = {}
         of_template = [
             keys.setdefault((dc, owner, log_type, object_type, obj_id), len(keys))
             for _, log_type, dc, owner, object_type, obj_id, *_ in self.made
         ]
         by_index = list(keys)
-        width = 4 * len(keys)  # a key's index and a status (0 to 3) under one minute
+        width = 4 * len(keys)  # a key's index and a status (0 to 3) under one bucket
         key_of = array("q", [of_template[t] * 4 for t in self.template])
-        found: Counter[tuple[Any, ...]] = Counter()
+        numbers: Counter[int] = Counter()
         for times, statuses in ((self.created, repeat(0)), (self.ended, self.final_status)):
-            minutes = (t // MINUTE * width for t in times)
-            numbers = Counter(map(add, map(add, minutes, key_of), statuses))
-            for number, n in numbers.items():
-                minute, rest = divmod(number, width)
-                dc, owner, log_type, object_type, obj_id = by_index[rest >> 2]
-                found[(minute, dc, owner, log_type, rest & 3, object_type, obj_id)] += n
-        return found
+            buckets = (t // FINEST * width for t in times)
+            numbers.update(map(add, map(add, buckets, key_of), statuses))
+        return _decoded(numbers, width, by_index)
 
     def task_rows(self) -> Iterator[tuple[Any, ...]]:
         """One row a task, in the order drawn: both its entries' times, the columns of the log
@@ -440,6 +440,16 @@ class Drawing:
                 task_id,
                 task_key(task_id),
             )
+
+
+def _decoded(
+    numbers: Counter[int], width: int, by_index: list[tuple[Any, ...]]
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of :meth:`Drawing.counted` from its numbers."""
+    for number, n in numbers.items():
+        bucket, rest = divmod(number, width)
+        dc, owner, log_type, object_type, obj_id = by_index[rest >> 2]
+        yield (bucket, dc, owner, log_type, rest & 3, object_type, obj_id, n)
 
 
 def draw_history(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta
@@ -103,7 +102,7 @@ def install(
             own = [store.log_row(e) for e in entries]
         tasks: list[Task] = []
         drawn: Iterable[tuple[Any, ...]] = ()
-        counted: Counter[tuple[Any, ...]] = Counter()
+        counted: Iterable[tuple[Any, ...]] = ()
         if made.tasks:
             usernames = {user.id: user.username for user in world.users}
             admins = {

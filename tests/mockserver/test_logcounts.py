@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.logcounts import DAY, HOUR, MINUTE, Buckets, Exact, counters, pieces
+from mockserver.logcounts import DAY, HOUR, MINUTE, SECOND, Buckets, Exact, counters, pieces
 
 
 def span(piece: Buckets | Exact) -> tuple[int, int]:
@@ -36,9 +36,11 @@ def test_pieces_cover_the_window_exactly_in_time_order(lo: int, hi: int) -> None
 
 
 def test_a_window_is_split_into_the_coarsest_buckets_that_fit() -> None:
-    lo, hi = 2 * DAY - HOUR - 90 * 1_000_000, 4 * DAY + HOUR + 30
+    lo, hi = 2 * DAY - HOUR - 95 * SECOND, 4 * DAY + HOUR + 30
+    ten = 10 * SECOND
     assert pieces(lo, hi) == [
-        Exact(lo, 2 * DAY - HOUR - MINUTE),
+        Exact(lo, 2 * DAY - HOUR - 90 * SECOND),
+        Buckets(6, (2 * DAY - HOUR - 90 * SECOND) // ten, (2 * DAY - HOUR - MINUTE) // ten),
         Buckets(5, (2 * DAY - HOUR - MINUTE) // MINUTE, (2 * DAY - HOUR) // MINUTE),
         Buckets(3, (2 * DAY - HOUR) // HOUR, 2 * DAY // HOUR),
         Buckets(1, 2, 4),
@@ -55,4 +57,17 @@ def test_each_entry_counts_once_at_every_level() -> None:
     assert found[(1, 3, *key)] == 2 and found[(1, 2, *key)] == 1
     assert found[(3, t // HOUR, *key)] == 2
     assert found[(5, t // MINUTE, *key)] == 2
-    assert sum(found.values()) == 3 * 6
+    assert found[(6, t // (10 * SECOND), *key)] == 2
+    assert sum(found.values()) == 3 * 7
+
+
+@pytest.mark.parametrize("edge", [0, 1, 9 * SECOND, 10 * SECOND - 1, 10 * SECOND, 10 * SECOND + 1])
+def test_only_what_is_under_ten_seconds_is_left_to_the_log(edge: int) -> None:
+    lo = 5 * DAY + 7 * MINUTE + edge
+    found = pieces(lo, 8 * DAY)
+    exact = [p for p in found if isinstance(p, Exact)]
+    assert all(p.hi - p.lo < 10 * SECOND for p in exact)
+    assert [p.lo for p in exact] == ([] if edge % (10 * SECOND) == 0 else [lo])
+    assert found[-1] == Buckets(1, 6, 8)
+    tens = [p for p in found if isinstance(p, Buckets) and p.level == 6]
+    assert all(p.width == 10 * SECOND for p in tens)

@@ -232,6 +232,9 @@ def test_they_match_after_a_reset_and_in_a_file_opened_again(
     [
         "DROP TABLE log_count",  # written before the counters existed
         "UPDATE meta SET value = 'log_count levels 86400,3600,60' WHERE key = 'log_counts'",
+        # the layout before the ten-second buckets: their level is missing
+        "UPDATE meta SET value = 'log_count levels 86400,21600,3600,600,60 by object id; tally' "
+        "WHERE key = 'log_counts'",
     ],
 )
 def test_a_log_counted_otherwise_or_not_at_all_is_counted_when_opened(
@@ -243,6 +246,8 @@ def test_a_log_counted_otherwise_or_not_at_all_is_counted_when_opened(
         db.execute(change)
         if change.startswith("UPDATE"):  # and the counters are off, as another layout's are
             db.execute("DELETE FROM log_count WHERE level = 2")
+            db.execute("DELETE FROM log_count WHERE level = 6")
+            db.execute("DELETE FROM log_tally WHERE level = 6")
     reopened = Store(naive.path)
     check_against_naive(reopened, naive, now_us(clock))
     reopened.close()
@@ -339,3 +344,62 @@ def test_a_store_sees_another_connections_writes_and_drops_what_they_made_stale(
     assert other.count_log() == one.count_log()
     one.close()
     other.close()
+
+
+def test_counts_stats_and_every_page_match_where_entries_crowd_a_few_minutes(
+    tmp_path: Path,
+) -> None:
+    """Thousands of entries in three minutes, many on the very edges of seconds and of the
+    counters' ten-second buckets: stats since any second (or a microsecond either side) and
+    every page, whose first entries are sought inside minutes and inside ten seconds."""
+    path = tmp_path / "crowded.sqlite3"
+    store = Store(path)
+    install_demo(store, DOC_TIME, history=0)
+    rng = Random(11)
+    start = to_us(DOC_TIME) - 4 * 60 * 1_000_000  # a whole minute, so buckets start on it
+    moments = [start + s * 1_000_000 + d for s in range(0, 180, 3) for d in (-1, 0, 1)]
+    moments += [start + rng.randrange(180 * 1_000_000) for _ in range(2000)]
+    entries = []
+    for i, moment in enumerate(sorted(moments)):
+        task_type = rng.choice([1, 2, 101, 102])
+        entries.append(
+            LogEntry(
+                from_us(moment),
+                f"{i}e{task_type}-crowd",
+                task_type,
+                rng.choice(list(LogStatus)),
+                rng.choice([1, 2]),
+                3,
+                "alice",
+                rng.choice([3, 4]),
+                rng.choice(["vm", "node"]),
+                "web01.example.com",
+                "web01.example.com",
+                "web01",
+                "Start server",
+                "",
+            )
+        )
+    store.add_log_entries(entries)
+    naive = Naive(path)
+    now = start + 4 * 60 * 1_000_000
+    for vis in VISIBILITIES:
+        for flt in (LogFilter(), LogFilter(status=LogStatus.SUCCESS, hide_auto=True)):
+            rows = sorted(naive.select(vis, flt, now), key=lambda r: (r[1], r[0]))
+            assert store.log_count(vis, flt, from_us(now)) == len(rows), (vis, flt)
+            for order, ordered in ((Order.NEWEST_FIRST, rows[::-1]), (Order.OLDEST_FIRST, rows)):
+                for number in range(1, len(rows) // PAGE_SIZE + 2):
+                    page = store.log_page(vis, flt, from_us(now), number, order)
+                    expected = ordered[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+                    assert [(to_us(e.time), e.task) for e in page] == [
+                        (r[1], r[8]) for r in expected
+                    ], (vis, flt, order, number)
+        for second in range(-1, 182, 7):
+            for d in (-1, 0, 1):
+                since = start + second * 1_000_000 + d
+                expected_stats = dict.fromkeys(LogStatus, 0)
+                for row in naive.select(vis, LogFilter(), now, since=since):
+                    expected_stats[LogStatus(row[5])] += 1
+                found = store.log_counts_since(vis, from_us(since))
+                assert found == expected_stats, (vis, second, d)
+    store.close()

@@ -212,6 +212,7 @@ class Client:
         api_key: str | None,
         pacer: Pacer,
         on_exchange: Callable[[Exchange], None] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.backend = backend
         self.base_url = base_url.rstrip("/")
@@ -219,6 +220,8 @@ class Client:
         self.api_key = api_key
         self.pacer = pacer
         self.on_exchange = on_exchange
+        #: Headers every request of this client sends (the control API's token).
+        self.headers = dict(headers or {})
 
     def __repr__(self) -> str:
         return f"Client({self.identity!r}, {self.base_url!r})"
@@ -264,7 +267,7 @@ class Client:
         :param retries: how often a 429 is waited out; after the last the check is skipped as
             throttled (:class:`~contract_tests.errors.KeptThrottling`). ``0`` returns the 429.
         """
-        sent: dict[str, str] = {"Accept": "application/json"}
+        sent: dict[str, str] = {"Accept": "application/json", **self.headers}
         if self.api_key is not None:
             sent[API_KEY_HEADER] = self.api_key
         if json is not _MISSING:

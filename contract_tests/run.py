@@ -45,7 +45,9 @@ def _target(settings: Settings) -> Target:
     if settings.app:
         target = Target.in_process(load_app(settings.app), f"{settings.app} in-process")
     elif settings.base_url:
-        target = Target.remote(settings.base_url, reference=settings.reference)
+        target = Target.remote(
+            settings.base_url, reference=settings.reference, control_token=settings.control_token
+        )
     else:
         target = Target.in_process(reference_app(), "the reference server in-process")
     if settings.read_only:

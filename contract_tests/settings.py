@@ -72,6 +72,14 @@ OPTIONS = (
         is_flag=True,
     ),
     Option(
+        "control_token",
+        "--esdc-control-token",
+        "ESDC_SERVE_CONTROL_TOKEN",
+        "the reference server's control token (esdc-api serve --control-token, or the one it "
+        "printed), sent to its /control/ API as ESDC-Control",
+        metavar="TOKEN",
+    ),
+    Option(
         "read_only",
         "--esdc-read-only",
         "ESDC_READ_ONLY",
@@ -204,6 +212,7 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     peer_api_key: str | None = field(default=None, repr=False)
     admin_api_key: str | None = field(default=None, repr=False)
+    control_token: str | None = field(default=None, repr=False)
     reference: bool = False
     read_only: bool = False
     app: str | None = None
@@ -327,6 +336,7 @@ def resolve(config: pytest.Config, environ: Mapping[str, str] | None = None) -> 
         "api_key": raw["api_key"],
         "peer_api_key": raw["peer_api_key"],
         "admin_api_key": raw["admin_api_key"],
+        "control_token": raw["control_token"],
         **{
             name: _boolean(raw[name], by_name[name]) if raw[name] is not None else False
             for name in ("reference", "read_only", "require_complete", "strict", "check_throttle")

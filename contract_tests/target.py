@@ -24,6 +24,10 @@ from contract_tests.client import Backend, Client, Exchange
 from contract_tests.errors import TargetError
 from contract_tests.pacing import Pacer
 
+#: The header the reference server's control API takes its token in (``esdc-api serve
+#: --control-token``; mockserver/guard.py).
+CONTROL_HEADER = "ESDC-Control"
+
 IN_PROCESS_URL = "http://testserver"
 #: The demo accounts of the reference server, used when no keys are given in-process.
 DEMO_KEYS = {"user": "demo-alice-key", "peer": "demo-bob-key", "admin": "demo-admin-key"}
@@ -65,12 +69,15 @@ class Target:
     :param base_url: the API's base URL including its path (``https://host/api``).
     :param app: the ASGI app, for an in-process target.
     :param reference: whether the target offers the reference server's control API.
+    :param control_token: what the reference server's control API wants in ``ESDC-Control``
+        (``esdc-api serve --control-token``); ``None`` sends none.
     """
 
     base_url: str
     app: Any = None
     reference: bool = False
     description: str = ""
+    control_token: str | None = field(default=None, repr=False)
     _backend: Any = field(default=None, repr=False)
 
     @classmethod
@@ -78,7 +85,7 @@ class Target:
         return cls(f"{IN_PROCESS_URL}/api", app=app, reference=True, description=description)
 
     @classmethod
-    def remote(cls, base_url: str, *, reference: bool) -> Target:
+    def remote(cls, base_url: str, *, reference: bool, control_token: str | None = None) -> Target:
         path = urlsplit(base_url).path
         if not path or path == "/":
             raise TargetError(
@@ -86,7 +93,9 @@ class Target:
                 f"e.g. {base_url.rstrip('/')}/api"
             )
         kind = "a reference server" if reference else "a deployment"
-        return cls(base_url.rstrip("/"), reference=reference, description=kind)
+        return cls(
+            base_url.rstrip("/"), reference=reference, description=kind, control_token=control_token
+        )
 
     @property
     def is_in_process(self) -> bool:
@@ -139,6 +148,16 @@ class ReferenceControl:
         return f"ReferenceControl({self.client.base_url!r})"
 
     def _ok(self, exchange: Exchange) -> Any:
+        if exchange.status == 401 and CONTROL_HEADER.lower() in (
+            (exchange.header("www-authenticate") or "").lower()
+        ):
+            given = CONTROL_HEADER in self.client.headers
+            raise TargetError(
+                f"the control API answered {exchange.summary()}: it wants its token"
+                + (" and refused the one given" if given else "")
+                + "; pass the one 'esdc-api serve' printed or was given with --esdc-control-token "
+                "(esdc-api check --control-token, or ESDC_SERVE_CONTROL_TOKEN)"
+            )
         if not 200 <= exchange.status < 300:
             raise TargetError(
                 f"the control API answered {exchange.summary()}; is the target a reference server?"
@@ -209,4 +228,5 @@ def control_client(
         api_key=None,
         pacer=pacer,
         on_exchange=on_exchange,
+        headers={} if target.control_token is None else {CONTROL_HEADER: target.control_token},
     )

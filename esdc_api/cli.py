@@ -442,6 +442,14 @@ def serve(**options: Any) -> None:
     help="The target is a reference server (esdc-api serve): make tasks through its /control/ API.",
 )
 @click.option(
+    "--control-token",
+    envvar="ESDC_SERVE_CONTROL_TOKEN",
+    metavar="TOKEN",
+    help="The reference server's control token (the one 'esdc-api serve --control-token' was "
+    "given or printed), sent to its /control/ API as ESDC-Control [env "
+    "ESDC_SERVE_CONTROL_TOKEN].",
+)
+@click.option(
     "--allow-cancel",
     "allow_cancel",
     multiple=True,
@@ -569,6 +577,7 @@ def check(url: str | None, pytest_args: tuple[str, ...], **options: Any) -> None
         "api_key": "--esdc-api-key",
         "peer_api_key": "--esdc-peer-api-key",
         "admin_api_key": "--esdc-admin-api-key",
+        "control_token": "--esdc-control-token",
         "seed": "--esdc-seed",
         "budget": "--esdc-budget",
         "pace": "--esdc-pace",
@@ -670,6 +679,14 @@ class TargetFailed(click.ClickException):
     help="The reference server at URL already holds the world, as 'esdc-api serve --world "
     "WORLD --at SEEDED_AT --scale 0' starts it: do not load it again.",
 )
+@click.option(
+    "--control-token",
+    envvar="ESDC_SERVE_CONTROL_TOKEN",
+    metavar="TOKEN",
+    help="The control token of the reference server at URL (the one 'esdc-api serve "
+    "--control-token' was given or printed), sent as ESDC-Control [env "
+    "ESDC_SERVE_CONTROL_TOKEN].",
+)
 @click.option("--spec", "spec_path", type=SpecPath(), default=None, help="The spec's root file.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each exchange's verdict as it comes.")
 def replay(
@@ -680,6 +697,7 @@ def replay(
     rewrite_host: bool,
     loaded: bool,
     insecure: bool,
+    control_token: str | None,
     spec_path: Path | None,
     verbose: bool,
 ) -> None:
@@ -753,7 +771,11 @@ def replay(
     try:
         if url:
             target = Target.url(
-                url, rewrite_host=rewrite_host, world_loaded=loaded, verify=not insecure
+                url,
+                rewrite_host=rewrite_host,
+                world_loaded=loaded,
+                verify=not insecure,
+                control_token=control_token,
             )
         else:
             target = Target.reference(world, at)

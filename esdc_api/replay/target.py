@@ -25,6 +25,8 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfe
                         "te", "trailer", "upgrade", "content-length"})  # fmt: skip
 #: Time allowed for one answer; a cancel waits a second on a real deployment.
 TIMEOUT = 60.0
+#: The header the reference server's control API takes its token in (mockserver/guard.py).
+CONTROL_HEADER = "ESDC-Control"
 #: The base URL of an in-process target's control API (the host does not matter there).
 IN_PROCESS = "http://127.0.0.1"
 
@@ -32,16 +34,27 @@ IN_PROCESS = "http://127.0.0.1"
 class Control:
     """The reference server's control API (``/control/``), as the replay uses it."""
 
-    def __init__(self, client: httpx.AsyncClient, base: str) -> None:
+    def __init__(self, client: httpx.AsyncClient, base: str, token: str | None = None) -> None:
         self.client = client
         self.base = base + "/control"
+        #: Sent with every call: the token of a server started with ``--control-token``.
+        self.headers = {} if token is None else {CONTROL_HEADER: token}
 
     async def available(self) -> bool:
         """Whether the target has a control API at all (a real deployment has none)."""
         try:
-            answer = await self.client.get(self.base + "/clock/")
+            answer = await self.client.get(self.base + "/clock/", headers=self.headers)
         except httpx.TransportError as exc:
             raise TargetError(f"cannot reach {self.base.removesuffix('/control')}: {exc}") from exc
+        if answer.status_code == 401 and CONTROL_HEADER.lower() in (
+            answer.headers.get("www-authenticate", "").lower()
+        ):
+            raise TargetError(
+                f"the control API at {self.base} wants its token"
+                + (" and refused the one given" if self.headers else "")
+                + ": pass the one 'esdc-api serve' printed or was given with --control-token "
+                "(or set ESDC_SERVE_CONTROL_TOKEN)"
+            )
         if answer.status_code != 200:
             return False
         try:
@@ -50,6 +63,7 @@ class Control:
             return False
 
     async def _call(self, method: str, path: str, purpose: str, **kwargs: Any) -> Any:
+        kwargs["headers"] = {**self.headers, **kwargs.get("headers", {})}
         try:
             answer = await self.client.request(method, self.base + path, **kwargs)
         except httpx.HTTPError as exc:
@@ -118,14 +132,14 @@ class Target:
 
     def __init__(
         self, client: httpx.AsyncClient, base: str | None, label: str, *,
-        world_loaded: bool = False, host: str | None = None,
+        world_loaded: bool = False, host: str | None = None, control_token: str | None = None,
     ) -> None:  # fmt: skip
         self.client = client
         self.base = None if base is None else base.rstrip("/")
         self.label = label
         self.world_loaded = world_loaded
         self.host = host
-        self.control = Control(client, self.base or IN_PROCESS)
+        self.control = Control(client, self.base or IN_PROCESS, control_token)
 
     def __repr__(self) -> str:
         return f"Target({self.label!r})"
@@ -149,13 +163,15 @@ class Target:
     @classmethod
     def url(
         cls, url: str, *, rewrite_host: bool = False, world_loaded: bool = False,
-        verify: bool = True,
+        verify: bool = True, control_token: str | None = None,
     ) -> Target:  # fmt: skip
         """A server over HTTP; a trailing ``/api`` of the URL is dropped (targets hold it).
 
         :param rewrite_host: send the URL's host instead of the recorded ``Host``.
         :param world_loaded: the server was started with the world, at its seed, frozen.
         :param verify: check the server's TLS certificate.
+        :param control_token: the token its control API wants (``esdc-api serve
+            --control-token``), sent as ``ESDC-Control``.
         """
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -164,7 +180,9 @@ class Target:
         base = base[: -len("/api")] if base.endswith("/api") else base
         client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False, verify=verify)
         host = parts.netloc if rewrite_host else None
-        return cls(client, base, base, host=host, world_loaded=world_loaded)
+        return cls(
+            client, base, base, host=host, world_loaded=world_loaded, control_token=control_token
+        )
 
     @property
     def origin(self) -> str | None:

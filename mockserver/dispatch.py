@@ -12,6 +12,7 @@ times a bare route, and the pipeline already knows the endpoint.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -98,19 +99,17 @@ class Call:
 Handler = Callable[[Call], Awaitable[Response]]
 
 
-_queries: dict[bytes, QueryParams] = {}
-
-
+@functools.lru_cache(maxsize=512)  # immutable, and a client polls the same URLs
 def query_params(query_string: bytes) -> QueryParams:
-    """``QueryParams(query_string)``, parsed once for the last few hundred query strings
-    (they are immutable, and a client polls the same URLs)."""
-    found = _queries.get(query_string)
-    if found is None:
-        found = QueryParams(query_string)
-        if len(_queries) >= 512:
-            _queries.clear()
-        _queries[query_string] = found
-    return found
+    """``QueryParams(query_string)``, parsed once for the last few hundred query strings."""
+    return QueryParams(query_string)
+
+
+def _validated(
+    rules: ParameterRules, query_string: bytes, path_values: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
+    """What :meth:`ParameterRules.validate` makes of a URL (only what passed is kept)."""
+    return rules.validate(dict(path_values), query_params(query_string))
 
 
 class Operation:
@@ -133,8 +132,10 @@ class Operation:
         declared = {(p["name"], p["in"]): p for p in path_parameters}
         declared.update({(p["name"], p["in"]): p for p in operation.get("parameters", [])})
         self.parameters = ParameterRules(list(declared.values()))
-        #: The parameters of the last URLs that passed, by query string and path values.
-        self._valid: dict[tuple[Any, ...], dict[str, Any]] = {}
+        #: The parameters of the last URLs that passed: they depend on the URL alone.
+        self._validated = functools.lru_cache(maxsize=512)(
+            functools.partial(_validated, self.parameters)
+        )
         #: The operation's x-permission, applied before its parameters are validated.
         self.permission: str | None = operation.get("x-permission")
         #: The path parameter that names a task, which the permission is about.
@@ -170,15 +171,11 @@ class Operation:
         handler; ``body`` is what :class:`BodyRules` read."""
         query_string = scope.get("query_string", b"")
         query = query_params(query_string)
-        valid_key = (query_string, *path_params.values())
-        params = self._valid.get(valid_key)
-        if params is None:
+        if len(query_string) <= 2048:
+            # a copy: the handler's own
+            params = dict(self._validated(query_string, tuple(path_params.items())))
+        else:
             params = self.parameters.validate(path_params, query)
-            if len(query_string) <= 2048:  # what passed depends on the URL alone: kept
-                if len(self._valid) >= 512:
-                    self._valid.clear()
-                self._valid[valid_key] = params
-        params = dict(params)  # the handler's own
         key = None
         if self.answers is not None and self.body is None:
             user = caller.user

@@ -146,15 +146,30 @@ def localized(send: Send, language: str, now: datetime | None = None) -> Send:
 
     async def send_localized(message: Message) -> None:
         if message["type"] == "http.response.start":
-            headers = MutableHeaders(raw=list(message.get("headers", [])))
-            headers["content-language"] = language
-            headers.add_vary_header(i18n.VARY)
-            if now is not None:
-                headers["date"] = http_date(now)
-            message = {**message, "headers": headers.raw}
+            raw = localized_headers(message.get("headers", []), language, now)
+            message = {**message, "headers": raw}
         await send(message)
 
     return send_localized
+
+
+def localized_headers(
+    raw: list[tuple[bytes, bytes]], language: str, now: datetime | None
+) -> list[tuple[bytes, bytes]]:
+    """``raw`` with the headers :func:`localized` adds: ``Content-Language`` (replacing one
+    already there), ``Accept-Language, Cookie`` added to ``Vary``, and ``Date`` by ``now``
+    (if given) last."""
+    if not any(name in _LOCALE_NAMES for name, _ in raw):  # the usual answer: appended
+        added = [(b"content-language", language.encode()), _VARY]
+        if now is not None:
+            added.append((b"date", http_date_bytes(now)))
+        return [*raw, *added]
+    headers = MutableHeaders(raw=list(raw))
+    headers["content-language"] = language
+    headers.add_vary_header(i18n.VARY)
+    if now is not None:
+        headers["date"] = http_date(now)
+    return headers.raw
 
 
 class RequestHeaders(Headers):
@@ -185,20 +200,7 @@ async def deliver(
     """Send ``response`` as :func:`localized` would have it sent (``Content-Language``,
     ``Vary`` and ``Date`` by ``now``), noting its status and size in ``note``: the headers go
     on in place, without a wrapper around ``send`` per message."""
-    raw = response.raw_headers
-    if any(name in _LOCALE_NAMES for name, _ in raw):
-        headers = MutableHeaders(raw=list(raw))
-        headers["content-language"] = language
-        headers.add_vary_header(i18n.VARY)
-        headers["date"] = http_date(now)
-        raw = headers.raw
-    else:
-        raw = [
-            *raw,
-            (b"content-language", language.encode()),
-            _VARY,
-            (b"date", http_date_bytes(now)),
-        ]
+    raw = localized_headers(response.raw_headers, language, now)
     body = response.body
     if note is not None:
         note.status = response.status_code
@@ -286,7 +288,7 @@ class ApiPipeline:
         path = scope["path"]
         headers = RequestHeaders(scope)
         language = i18n.negotiate(headers.get("accept-language"))
-        now = self.deployment.now()
+        now = self.deployment.now() if note is None else note.at  # one reading of the clock
         send = localized(raw_send if note is None else note.watch(raw_send), language, now)
         if path == self.router.base_path:
             await html_not_found()(scope, receive, send)

@@ -10,7 +10,9 @@ an endpoint tells about itself comes from its path item too: its ``Allow`` heade
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +58,14 @@ def _allow(item: dict[str, Any], methods: list[str]) -> str:
     return ", ".join(str(m).upper() for m in allow)
 
 
-_UNKNOWN: Any = object()
+def _first_match(
+    endpoints: Sequence[Endpoint], path: str
+) -> tuple[Endpoint, dict[str, str]] | None:
+    for endpoint in endpoints:
+        found = endpoint.pattern.match(path)
+        if found:
+            return endpoint, found.groupdict()
+    return None
 
 
 class Router:
@@ -85,7 +94,10 @@ class Router:
             )
         endpoints.sort(key=lambda e: "{" in e.template)
         self.endpoints = endpoints
-        self._resolved: dict[str, tuple[Endpoint, dict[str, str]] | None] = {}
+        #: The last paths resolved (a client polls a few; a path's answer never changes).
+        self._known = functools.lru_cache(maxsize=1024)(
+            functools.partial(_first_match, tuple(endpoints))
+        )
 
     def match(self, path: str) -> Endpoint | None:
         resolved = self.resolve(path)
@@ -94,18 +106,7 @@ class Router:
     def resolve(self, path: str) -> tuple[Endpoint, dict[str, str]] | None:
         """The endpoint ``path`` names and the values of its path parameters (a new dict
         each time: the caller may change it)."""
-        known = self._resolved.get(path, _UNKNOWN)
-        if known is _UNKNOWN:
-            known = None
-            for endpoint in self.endpoints:
-                found = endpoint.pattern.match(path)
-                if found:
-                    known = endpoint, found.groupdict()
-                    break
-            if len(path) <= 512:  # the last paths asked for: a client polls a few
-                if len(self._resolved) >= 1024:
-                    self._resolved.clear()
-                self._resolved[path] = known
+        known = self._known(path) if len(path) <= 512 else _first_match(self.endpoints, path)
         return None if known is None else (known[0], dict(known[1]))
 
     def owns(self, path: str) -> bool:

@@ -27,8 +27,9 @@ request scope under :data:`PARAMS_KEY`).
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from http import HTTPStatus
 from typing import Any
@@ -186,9 +187,10 @@ def check(value: Any, schema: dict[str, Any], validator: Draft4Validator | None 
 _KNOWN_VALUES = 256
 
 
-def _verdict(
-    raw: str, schema: dict[str, Any], validator: Draft4Validator
-) -> tuple[Any, Invalid | None]:
+Verdict = tuple[Any, Invalid | None]
+
+
+def _verdict(raw: str, *, schema: dict[str, Any], validator: Draft4Validator) -> Verdict:
     """``raw`` converted and checked: the value, or the error it gets."""
     try:
         value = convert(raw, schema)
@@ -208,10 +210,19 @@ class ParameterRules:
     def __init__(self, parameters: list[dict[str, Any]]) -> None:
         self.path = [p for p in parameters if p["in"] == "path"]
         self.query = [p for p in parameters if p["in"] == "query"]
-        self._validators: list[
-            tuple[dict[str, Any], Draft4Validator, dict[str, tuple[Any, Invalid | None]]]
-        ] = [
-            (p, Draft4Validator(p["schema"], format_checker=FORMATS), {})
+        #: Each parameter with its verdict on a value, kept for the last values (a value's
+        #: verdict depends on the value alone, and a client polls the same few).
+        self._validators: list[tuple[dict[str, Any], Callable[[str], Verdict]]] = [
+            (
+                p,
+                functools.lru_cache(maxsize=_KNOWN_VALUES)(
+                    functools.partial(
+                        _verdict,
+                        schema=p["schema"],
+                        validator=Draft4Validator(p["schema"], format_checker=FORMATS),
+                    )
+                ),
+            )
             for p in [*self.path, *self.query]
         ]
 
@@ -224,20 +235,14 @@ class ParameterRules:
         values: dict[str, Any] = {}
         field_errors: dict[str, list[str]] = {}
         prescribed: list[tuple[int, int, SpecError]] = []
-        for param, validator, known in self._validators:
+        for param, verdict_of in self._validators:
             name, location = param["name"], param["in"]
             raw = path_params.get(name) if location == "path" else query.get(name)
             if raw is None or (raw == "" and param.get("allowEmptyValue")):
                 continue
             if param.get("x-only-with") and not query.get(param["x-only-with"]):
                 continue  # ignored, so unchecked, without its mode's parameter (the log's page)
-            verdict = known.get(raw)
-            if verdict is None:  # a value's verdict depends on the value alone: kept
-                verdict = _verdict(raw, param["schema"], validator)
-                if len(known) >= _KNOWN_VALUES:
-                    known.clear()
-                known[raw] = verdict
-            value, exc = verdict
+            value, exc = verdict_of(raw)
             if exc is not None:
                 answer = param.get("x-invalid")
                 if answer is None:

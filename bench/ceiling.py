@@ -32,7 +32,15 @@ import click
 
 from bench import wrk
 from bench.report import table
-from bench.servers import HEADERS, ROOT, free_port, pinned, start_ours
+from bench.servers import (
+    HEADERS,
+    Server,
+    _launch,
+    _wait_for_answer,
+    free_port,
+    pinned,
+    start_ours,
+)
 from bench.workload import REQUEST_TYPES
 
 #: Where the bare application finds the recorded answers (JSON: path to status, headers, body).
@@ -147,43 +155,20 @@ def rows_table(rows: Sequence[Row], servers: Sequence[str]) -> str:
     return table(headers, body)
 
 
-def _start_bare(mode: str, answers: dict[str, Recorded], cpu: int | None, log: Path) -> Any:
-    import subprocess
-
+def _start_bare(mode: str, answers: dict[str, Recorded], cpu: int | None, log: Path) -> Server:
+    """The bare app served in ``mode``, as the harness starts the other servers."""
     port = free_port()
     env = {**os.environ, ANSWERS_ENV: json.dumps({p: a.as_json() for p, a in answers.items()})}
     command = [sys.executable, "-m", "bench.ceiling", "--serve", mode, "--port", str(port)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            pinned(command, cpu),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=ROOT,
-            env=env,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise click.ClickException(f"the bare app ({mode}) exited: {log.read_text()[-500:]}")
-        try:
-            urllib.request.urlopen(url + REQUEST_TYPES[0].path, timeout=1).read()
-            return process, url
-        except urllib.error.HTTPError:
-            return process, url
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise click.ClickException(f"the bare app ({mode}) did not answer within 30 s")
-
-
-def _stop(process: Any) -> None:
-    import signal
-
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+    launched = time.monotonic()
+    server = Server(
+        f"bare ({mode})",
+        f"http://127.0.0.1:{port}",
+        _launch(pinned(command, cpu), log, env),
+        log=log,
+    )
+    _wait_for_answer(server, launched, timeout=30)
+    return server
 
 
 @click.command()
@@ -222,11 +207,8 @@ def main(
             answers = {r.path: record(ours.base_url + r.path) for r in REQUEST_TYPES}
             load("ours", ours.base_url)
         for mode, name in (("as-ours", servers[1]), ("uvicorn", servers[2])):
-            process, url = _start_bare(mode, answers, server_cpu, Path(tmp) / f"{mode}.log")
-            try:
-                load(name, url)
-            finally:
-                _stop(process)
+            with _start_bare(mode, answers, server_cpu, Path(tmp) / f"{mode}.log") as bare:
+                load(name, bare.base_url)
     rows = [Row(name, found) for name, found in results.items()]
     click.echo(
         f"wrk -t1 -c{concurrency}, {duration:g} s per request type after {warmup:g} s; "

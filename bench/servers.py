@@ -115,10 +115,17 @@ def _wait_for_answer(server: Server, launched: float, timeout: float) -> None:
     raise ServerError(f"{server.name} did not answer {probe} within {timeout:g} s")
 
 
-def _launch(command: list[str], log: Path) -> subprocess.Popen[bytes]:
+def _launch(
+    command: list[str], log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(
-            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=ROOT
+            command,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=ROOT,
+            env=env,
         )
 
 

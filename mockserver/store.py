@@ -826,15 +826,14 @@ class Store:
         counts, where, params, keys, key_params = self._counters(vis, flt)
         group = "NULL" if by is None else by
 
-        def exact(a: int, b: int) -> dict[Any, int]:
+        def exact(a: int, b: int) -> tuple[str, list[Any]]:
             # Less than the counters' finest bucket (ten seconds), counted from the time index.
-            union, params = self._union(
+            return self._union(
                 vis,
                 f"SELECT {group} AS v, COUNT(*) AS n FROM {{where}}{keys} AND time_us >= ? "
                 f"AND time_us < ? GROUP BY v",
                 [*key_params, a, b],
             )
-            return dict(self._all(f"SELECT v, SUM(n) FROM ({union}) GROUP BY v", params))
 
         with self._lock:
             return counts.count(where, params, lo, hi, exact, by=by)

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from mockserver.logcounts import DAY, HOUR, MINUTE, SECOND, Buckets, Exact, counters, pieces
+from mockserver.logcounts import (
+    DAY,
+    EARLIEST,
+    HOUR,
+    LATEST,
+    MINUTE,
+    SECOND,
+    WIDTHS,
+    Buckets,
+    Exact,
+    counters,
+    pieces,
+)
 
 
 def span(piece: Buckets | Exact) -> tuple[int, int]:
@@ -71,3 +85,38 @@ def test_only_what_is_under_ten_seconds_is_left_to_the_log(edge: int) -> None:
     assert found[-1] == Buckets(1, 6, 8)
     tens = [p for p in found if isinstance(p, Buckets) and p.level == 6]
     assert all(p.width == 10 * SECOND for p in tens)
+
+
+def _split(lo: int, hi: int, level: int = 1) -> list[Buckets | Exact]:
+    """The rule :func:`pieces` follows, stated plainly: the coarsest whole buckets in the
+    middle, the same split again on either side one level finer."""
+    if lo >= hi:
+        return []
+    if level > len(WIDTHS):
+        return [Exact(lo, hi)]
+    width = WIDTHS[level - 1]
+    first, last = -(-lo // width), hi // width
+    if first >= last:
+        return _split(lo, hi, level + 1)
+    return [
+        *_split(lo, first * width, level + 1),
+        Buckets(level, first, last),
+        *_split(last * width, hi, level + 1),
+    ]
+
+
+def test_pieces_follow_the_plain_rule_for_any_window() -> None:
+    draw = random.Random(15)
+    edges = [0, SECOND, 10 * SECOND, MINUTE, 10 * MINUTE, HOUR, 6 * HOUR, DAY]
+    for _ in range(3000):
+        # Windows near bucket edges of every width, and anywhere, on both sides of 1970.
+        base = draw.randrange(-30, 30) * DAY
+        lo = base + draw.choice(edges) * draw.randrange(0, 5) + draw.randrange(-3, 4)
+        hi = lo + draw.choice([0, 1, *edges]) * draw.randrange(0, 40) + draw.randrange(-2, 9)
+        level = draw.randrange(1, len(WIDTHS) + 1)
+        assert pieces(lo, hi, level) == _split(lo, hi, level), (lo, hi, level)
+    assert pieces(EARLIEST, LATEST) == _split(EARLIEST, LATEST) == [Buckets(1, *_days())]
+
+
+def _days() -> tuple[int, int]:
+    return EARLIEST // DAY, LATEST // DAY

@@ -678,8 +678,12 @@ class Deployment:
             raise InvalidPage()
         return Page(number, count, read(vis, flt, now, number, order))
 
-    def log_stats(self, user: User, dc: Dc, last: int) -> Stats:
-        """Entries of each status written in the last ``last`` seconds; admins only."""
+    def log_stats(self, user: User, dc: Dc, last: int, *, expiry: bool = True) -> Stats:
+        """Entries of each status written in the last ``last`` seconds; admins only.
+
+        :param expiry: also find when the counts change by the clock alone
+            (:attr:`Stats.changes_at`, for whoever keeps the answer); without it, that is
+            ``None``."""
         require_admin(user, dc.id)
         try:
             since = self.now() - timedelta(seconds=last)
@@ -687,7 +691,7 @@ class Deployment:
             raise PreconditionFailed('Invalid "last" parameter') from None
         vis = self._visibility(user, dc)
         counts = self.store.log_counts_since(vis, since)
-        oldest = self.store.log_first_since(vis, since)
+        oldest = self.store.log_first_since(vis, since) if expiry else None
         return Stats(
             pending=counts[LogStatus.PENDING],
             revoked=counts[LogStatus.REVOKED],

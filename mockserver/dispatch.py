@@ -69,6 +69,9 @@ class Call:
     caller: Caller
     kept: bool = False
     kept_until: datetime | None = None
+    #: Whether an answer the handler says may be kept is kept (the answer cache is on and the
+    #: operation reads): when not, what only says how long to keep it need not be worked out.
+    keeping: bool = False
 
     def keep(self, until: datetime | None = None) -> None:
         """Say the answer may be given again to the same request until the store is written
@@ -198,6 +201,7 @@ class Operation:
                 return response
         writes = 0 if self.answers is None else self.answers.writes()
         call = Call(scope, headers, query, path_params, params, body, caller)
+        call.keeping = key is not None
         response = await self.handler(call)
         if key is not None and self.answers is not None and call.kept:
             self.answers.put(

@@ -186,7 +186,7 @@ class Handlers:
     async def taskLogStats(self, call: Call) -> Response:
         user, dc, _caller = self._context(call)
         last = call.params.get("last", 86400)
-        stats = self.deployment.log_stats(user, dc, last)
+        stats = self.deployment.log_stats(user, dc, last, expiry=call.keeping)
         call.keep(until=stats.changes_at)
         return self._json(call, HTTPStatus.OK, stats.as_json())
 

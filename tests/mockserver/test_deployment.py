@@ -399,6 +399,23 @@ def test_stats_count_the_same_entries_as_the_paged_log(
     }
 
 
+def test_stats_without_their_expiry_count_the_same(
+    deployment: Deployment, fake_clock: ControlledClock
+) -> None:
+    # The answer cache off, nobody asks when the counts change by the clock alone.
+    admin, main = user(deployment, "admin"), dc(deployment, "main")
+    start(deployment, creator="alice", runs=1)
+    fake_clock.advance(5)
+    for last in (60, 3600, 10**9):
+        kept, plain = (
+            deployment.log_stats(admin, main, last),
+            deployment.log_stats(admin, main, last, expiry=False),
+        )
+        assert plain == kept and plain.as_json() == kept.as_json()
+        assert plain.changes_at is None and kept.changes_at is not None
+        assert kept.changes_at > deployment.now()
+
+
 def test_stats_are_for_admins_and_refuse_a_window_beyond_the_calendar(
     deployment: Deployment,
 ) -> None:

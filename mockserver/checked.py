@@ -87,3 +87,26 @@ def skip_connexion_rechecks() -> None:
 
     _validate_spec.__wrapped_once__ = True  # type: ignore[attr-defined]
     Specification._validate_spec = classmethod(_validate_spec)
+
+
+def check_spec(spec: dict[str, Any]) -> None:
+    """Check ``spec`` as connexion checks a spec it is given (``Specification.from_dict``: its
+    keys made strings, its defaults set, then validated against the OpenAPI schema, once per
+    content as :func:`skip_connexion_rechecks` makes it), without the copies connexion's
+    set-up then makes of it. For a spec connexion does not get: the task API's, whose
+    operations the pipeline serves (:func:`mockserver.app.create_app`).
+
+    :raises connexion.exceptions.InvalidSpecification: as connexion would.
+    """
+    from connexion.spec import OpenAPISpecification, Specification, Swagger2Specification
+
+    def string_keys(node: Any) -> Any:  # as connexion's enforce_string_keys
+        if isinstance(node, dict):
+            return {str(key): string_keys(value) for key, value in node.items()}
+        return node
+
+    document = string_keys(spec)
+    version = Specification._get_spec_version(document)
+    kind = Swagger2Specification if version < (3, 0, 0) else OpenAPISpecification
+    kind._set_defaults(document)
+    kind._validate_spec(document)

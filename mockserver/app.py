@@ -321,7 +321,7 @@ def create_app(
         app.add_api(ui_frame(spec), base_path=API_BASE, swagger_ui_options=SWAGGER_UI)
     if settings.control:
         app.add_api(
-            dereference(control_served),
+            control_served,  # with its $refs: connexion resolves them, sharing what they point at
             base_path=CONTROL_BASE,
             resolver=Resolver(control.resolve_per_world),
             validator_map=CONTROL_VALIDATOR_MAP,

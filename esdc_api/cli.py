@@ -396,6 +396,7 @@ def serve(**options: Any) -> None:
 
     # The server's imports make no garbage, only what lives as long as the process: the
     # collections they would trigger walk it all, for nothing (a few percent of the start).
+    collecting = gc.isenabled()
     gc.disable()
     try:
         from esdc_api.docs.build import DEFAULT_OUTPUT
@@ -404,7 +405,8 @@ def serve(**options: Any) -> None:
         from mockserver.store import StoreError
         from mockserver.worlds.document import WorldError
     finally:
-        gc.enable()
+        if collecting:
+            gc.enable()
 
     if options["docs_dir"] is None and DEFAULT_OUTPUT.is_dir():
         options["docs_dir"] = DEFAULT_OUTPUT

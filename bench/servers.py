@@ -12,6 +12,7 @@ reading their memory.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -129,6 +130,24 @@ def _launch(
         )
 
 
+@functools.cache
+def compile_ours() -> None:
+    """Byte-compile this checkout's packages, once per harness run, so that ours starts as an
+    installed server does: pip compiles a wheel as it installs it, and a checkout's own runs
+    write the bytecode they compile. Where ``PYTHONDONTWRITEBYTECODE`` is set (sessions on
+    the shared machine set it) nothing is written, and every start compiled all of
+    ``esdc_api`` and ``mockserver`` again: 1.37 s to first answer against 1.07 s with the
+    bytecode (medians of five, back to back, on the shared 2-core machine)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "esdc_api", "mockserver"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
 def start_ours(
     workdir: Path,
     *,
@@ -160,6 +179,7 @@ def start_ours(
         *([] if cache else ["--no-cache"]),  # the default, and older checkouts lack the option
         *(extra or []),
     ]
+    compile_ours()
     launched = time.monotonic()
     server = Server(
         "ours" if cache else "ours, --no-cache",

@@ -73,17 +73,53 @@ def skip_connexion_rechecks() -> None:
     Connexion has no option to skip its check of a spec it is given; this wraps the
     classmethod it calls for it. Calling it again does nothing.
     """
-    from importlib.metadata import version
-
     from connexion.spec import Specification
 
     validate = Specification.__dict__["_validate_spec"]
     if getattr(validate.__func__, "__wrapped_once__", False):
         return
-    checker = f"connexion {version('connexion')} OpenAPI schema"
+    checker = f"connexion {_connexion_checker()} OpenAPI schema"
 
     def _validate_spec(cls: type[Specification], spec: dict[str, Any]) -> None:
         once(f"{checker} ({cls.__name__})", spec, lambda: validate.__func__(cls, spec))
 
     _validate_spec.__wrapped_once__ = True  # type: ignore[attr-defined]
     Specification._validate_spec = classmethod(_validate_spec)
+
+
+def _connexion_checker() -> str:
+    """What connexion's verdict on a spec is made by: the code that checks (its ``spec`` and
+    ``json_schema`` modules) and the OpenAPI schemas it checks against, as a digest of their
+    content. (Its version, from ``importlib.metadata``, cost more than the rest of the check of
+    a spec that passed before: importing that alone is about 50 ms.)"""
+    import connexion
+
+    folder = Path(connexion.__file__).parent
+    schemas = sorted((folder / "resources" / "schemas").rglob("*.json"))
+    made_by = hashlib.sha256()
+    for path in [folder / "spec.py", folder / "json_schema.py", *schemas]:
+        made_by.update(f"{path.relative_to(folder)}\n".encode() + path.read_bytes())
+    return made_by.hexdigest()[:20]
+
+
+def check_spec(spec: dict[str, Any]) -> None:
+    """Check ``spec`` as connexion checks a spec it is given (``Specification.from_dict``: its
+    keys made strings, its defaults set, then validated against the OpenAPI schema, once per
+    content as :func:`skip_connexion_rechecks` makes it), without the copies connexion's
+    set-up then makes of it. For a spec connexion does not get: the task API's, whose
+    operations the pipeline serves (:func:`mockserver.app.create_app`).
+
+    :raises connexion.exceptions.InvalidSpecification: as connexion would.
+    """
+    from connexion.spec import OpenAPISpecification, Specification, Swagger2Specification
+
+    def string_keys(node: Any) -> Any:  # as connexion's enforce_string_keys
+        if isinstance(node, dict):
+            return {str(key): string_keys(value) for key, value in node.items()}
+        return node
+
+    document = string_keys(spec)
+    version = Specification._get_spec_version(document)
+    kind = Swagger2Specification if version < (3, 0, 0) else OpenAPISpecification
+    kind._set_defaults(document)
+    kind._validate_spec(document)

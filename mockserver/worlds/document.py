@@ -12,6 +12,7 @@ Times are ISO 8601 moments or offsets from the moment the world is loaded (``-3m
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ import yaml
 from jsonschema import Draft4Validator, ValidationError
 
 from esdc_api import resources
+from mockserver import checked
 from mockserver.accounts import Dc, Token, User
 from mockserver.ids import parse as parse_task_id
 from mockserver.lifecycle import (
@@ -102,10 +104,39 @@ def _entry_label(doc: Mapping[str, Any], path: Any) -> str:
     return ""
 
 
-def check(doc: Any) -> None:
-    """Raise :class:`WorldError` for the first thing the schema refuses in ``doc``."""
+@functools.cache
+def _checker() -> str:
+    """What a verdict of :func:`check` depends on, as a digest: the schema file, this module
+    (which reads it) and jsonschema's draft 4 rules."""
+    import jsonschema
+
+    rules = Path(jsonschema.__file__).parent
+    made_by = hashlib.sha256()
+    for path in (SCHEMA_FILE, Path(__file__), *(rules / n for n in _RULES)):
+        made_by.update(path.read_bytes())
+    return f"world schema {made_by.hexdigest()[:20]}"
+
+
+_RULES = ("validators.py", "_keywords.py", "_legacy_keywords.py")
+
+
+def check(doc: Any, *, once: bool = False) -> None:
+    """Raise :class:`WorldError` for the first thing the schema refuses in ``doc``.
+
+    :param once: skip a content that passed before, here or in an earlier process
+        (:func:`mockserver.checked.once`): for world files, read on every start and reset
+        (the demo world's check was about a fifth of its build); not for the documents clients
+        send, of which there is no end.
+    """
     if not isinstance(doc, dict):
         raise WorldError(f"a world is a mapping with 'format: {FORMAT}', not {type(doc).__name__}")
+    if once:
+        checked.once(_checker(), doc, lambda: _check(doc))
+    else:
+        _check(doc)
+
+
+def _check(doc: dict[str, Any]) -> None:
     errors = sorted(_validator().iter_errors(doc), key=lambda e: list(e.absolute_path))
     if errors:
         error: ValidationError = errors[0]
@@ -310,9 +341,12 @@ def read(path: Path) -> Any:
         raise WorldError(f"{str(path)!r} is not YAML or JSON{place}: {problem}") from None
 
 
-def from_doc(doc: Any, base: datetime) -> World:
-    """The world a document of ours describes; offsets count from ``base``."""
-    check(doc)
+def from_doc(doc: Any, base: datetime, *, check_once: bool = False) -> World:
+    """The world a document of ours describes; offsets count from ``base``.
+
+    :param check_once: check a content against the schema once (:func:`check`).
+    """
+    check(doc, once=check_once)
     assert isinstance(doc, dict)
 
     def time(value: Any, where: str) -> datetime:

@@ -20,11 +20,15 @@ from mockserver.worlds.history import draw_history
 from mockserver.worlds.model import History, WorkerState, World, WorldSettings
 
 
-def world_from_doc(doc: Any, base: datetime) -> World:
-    """The world a document describes: one of ours, or an export of a real deployment."""
+def world_from_doc(doc: Any, base: datetime, *, check_once: bool = False) -> World:
+    """The world a document describes: one of ours, or an export of a real deployment.
+
+    :param check_once: check a content of ours against the schema once
+        (:func:`mockserver.worlds.document.check`).
+    """
     if esdc_export.looks_like(doc):
         return esdc_export.load(doc)
-    return from_doc(doc, base)
+    return from_doc(doc, base, check_once=check_once)
 
 
 def read_world(path: Path | str, base: datetime) -> World:
@@ -35,7 +39,7 @@ def read_world(path: Path | str, base: datetime) -> World:
     path = Path(path)
     doc = read(path)
     try:
-        return world_from_doc(doc, base)
+        return world_from_doc(doc, base, check_once=True)  # a file: read again and again
     except WorldError as exc:
         raise WorldError(f"{path}: {exc}") from None
 

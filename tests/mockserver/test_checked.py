@@ -75,3 +75,27 @@ def test_connexion_still_refuses_an_invalid_spec_after_a_valid_one_passed() -> N
     broken["paths"]["/task/"]["get"]["responses"] = "none"
     with pytest.raises(InvalidSpecification):
         Specification.load(broken)
+
+
+def test_check_spec_refuses_what_connexion_refuses_and_passes_the_spec() -> None:
+    checked.skip_connexion_rechecks()
+    checked.check_spec(load_spec())
+    broken = load_spec()
+    broken["paths"]["/task/"]["get"]["responses"] = "none"
+    with pytest.raises(InvalidSpecification):
+        checked.check_spec(broken)
+
+
+def test_the_server_refuses_an_invalid_task_spec_though_connexion_only_gets_its_frame() -> None:
+    from mockserver.app import create_app, ui_frame
+
+    broken = load_spec()
+    broken["paths"]["/task/"]["get"]["responses"] = "none"
+    with pytest.raises(InvalidSpecification):
+        create_app(spec=broken)
+    assert ui_frame(load_spec())["paths"] == {}
+
+
+def test_connexion_s_verdicts_are_keyed_by_the_content_that_makes_them() -> None:
+    key = checked._connexion_checker()
+    assert key == checked._connexion_checker() and len(key) == 20

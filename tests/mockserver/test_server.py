@@ -94,3 +94,25 @@ def test_serve_takes_the_control_options_from_the_command_line_and_the_environme
     assert given[0].control_token == "from-env" and given[0].control
     assert not given[1].control and given[1].allowed_hosts == ("tasks.example.com",)
     assert given[1].forwarded_allow_ips == ("10.0.0.1",) and given[1].max_body_size == 100
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_serve_leaves_the_collector_as_it_found_it(
+    monkeypatch: pytest.MonkeyPatch, enabled: bool
+) -> None:
+    """serve imports the server with the collector off (they make no garbage), then turns it
+    back on only if it was on."""
+    import gc
+
+    import mockserver.server
+    from esdc_api.cli import cli
+
+    seen: list[bool] = []
+    monkeypatch.setattr(mockserver.server, "run", lambda _settings: seen.append(gc.isenabled()))
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        assert CliRunner().invoke(cli, ["serve"]).exit_code == 0
+        assert seen == [enabled] and gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

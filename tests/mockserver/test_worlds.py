@@ -234,3 +234,29 @@ def test_stopped_workers_leave_tasks_where_they_are_until_they_start_again() -> 
             client.post("/control/clock/advance/", json={"seconds": 2})
             done = client.get(f"/api/task/{started}/status/").json()["status"]
     assert (stuck, still, done) == ("STARTED", "STARTED", "SUCCESS")
+
+
+def test_a_world_file_that_passed_is_not_checked_again_but_a_sent_document_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mockserver import checked
+    from mockserver.worlds import document
+
+    monkeypatch.setenv("ESDC_CACHE_DIR", str(tmp_path / "cache"))
+    checked.forget()
+    calls: list[object] = []
+    real = document._check
+    monkeypatch.setattr(document, "_check", lambda doc: calls.append(doc) or real(doc))
+    read_world(DEMO_WORLD, DOC_TIME)
+    checked.forget()  # as a new process: only the folder remembers
+    read_world(DEMO_WORLD, DOC_TIME)
+    assert len(calls) == 1
+    from_doc(minimal(), DOC_TIME)
+    from_doc(minimal(), DOC_TIME)
+    assert len(calls) == 3
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump({**minimal(), "datacenters": "none"}))
+    for _ in range(2):
+        with pytest.raises(WorldError):
+            read_world(broken, DOC_TIME)
+    assert len(calls) == 5
